@@ -1,0 +1,381 @@
+//! Batch blocks: slots carved from 64 KiB slabs inside one reserved region.
+//!
+//! ```text
+//!  region (reserved once, lazily; committed 2 MiB at a time)
+//!  | slab 0 | slab 1 | slab 2 | ...                         | (PROT_NONE) |
+//!
+//!  slab (64 KiB, 64 KiB-aligned), one slot size per slab
+//!  | SlabHeader (bitmap of free slots) | pad | slot | slot | ... | slot |
+//!  ^ ptr & !(SLAB - 1)                       ^ first
+//! ```
+//!
+//! Any pointer is classified by one range check ([`contains`]), so batch
+//! blocks can be freed or resized through the ordinary `Heap` calls. A slab
+//! whose last slot is freed goes back to a stack of empty slabs and can take
+//! another slot size. All state changes happen under one lock, taken once
+//! per batch call (and once per single free).
+
+use core::mem::MaybeUninit;
+use core::ptr::{self, NonNull};
+use core::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use crate::os;
+use crate::reservation::{reserve_aligned, round_up};
+use crate::stats;
+
+const SLAB_SHIFT: u32 = 16;
+const SLAB: usize = 1 << SLAB_SHIFT;
+/// Largest slot served from slabs; larger batch items are allocated singly.
+pub(crate) const MAX_SLOT: usize = 2048;
+/// Largest alignment served from slabs.
+pub(crate) const MAX_SLOT_ALIGN: usize = 4096;
+const GRANULE: usize = 16;
+const CLASSES: usize = MAX_SLOT / GRANULE;
+const WORDS: usize = 64;
+/// Slabs committed at a time when the region grows (2 MiB).
+const COMMIT_SLABS: usize = 32;
+/// Empty slabs kept as they are; beyond this their pages are handed back
+/// lazily (`MADV_FREE`: reclaimed only under memory pressure, reused
+/// without a fault otherwise).
+const KEEP_EMPTY: usize = 64;
+/// Region sizes tried, largest first (each is plain address space).
+const REGION_SIZES: [usize; 4] = [16 << 30, 4 << 30, 1 << 30, 256 << 20];
+
+#[repr(C)]
+struct SlabHeader {
+    /// Slot size in bytes (multiple of 16).
+    slot: u32,
+    /// Offset of slot 0 from the slab start.
+    first: u32,
+    nslots: u32,
+    /// Slots handed out and not freed.
+    live: u32,
+    /// Links of the class's partial list or of the empty stack (slab index
+    /// + 1; 0 = none).
+    next: u32,
+    prev: u32,
+    /// Whether the slab is on its class's partial list.
+    listed: u32,
+    _pad: u32,
+    /// Bit set = slot free.
+    free: [u64; WORDS],
+}
+
+const _: () = assert!(core::mem::size_of::<SlabHeader>() <= 1024);
+const _: () = assert!((SLAB - 1024) / GRANULE <= WORDS * 64);
+
+struct Region {
+    base: usize,
+    /// Capacity in slabs.
+    slabs: usize,
+    /// Slabs ever used (the rest have never been touched).
+    bump: usize,
+    /// Slabs committed from the start.
+    committed: usize,
+    /// Stack of empty slabs (index + 1).
+    empty: u32,
+    empty_count: usize,
+    /// Per class, the first slab with a free slot (index + 1).
+    partial: [u32; CLASSES],
+    /// Reservation attempted (successfully or not).
+    tried: bool,
+}
+
+static STATE: Mutex<Region> = Mutex::new(Region {
+    base: 0,
+    slabs: 0,
+    bump: 0,
+    committed: 0,
+    empty: 0,
+    empty_count: 0,
+    partial: [0; CLASSES],
+    tried: false,
+});
+static BASE: AtomicUsize = AtomicUsize::new(0);
+static LEN: AtomicUsize = AtomicUsize::new(0);
+
+fn lock() -> std::sync::MutexGuard<'static, Region> {
+    STATE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Whether `p` lies in the batch region (then it is a batch block).
+#[inline]
+pub(crate) fn contains(p: *const u8) -> bool {
+    let base = BASE.load(Ordering::Acquire);
+    (p as usize).wrapping_sub(base) < LEN.load(Ordering::Relaxed)
+}
+
+/// The slot size used for `size` bytes at `align`, if slabs serve it.
+#[inline]
+pub(crate) fn slot_for(size: usize, align: usize) -> Option<usize> {
+    if align > MAX_SLOT_ALIGN || size > MAX_SLOT {
+        return None;
+    }
+    let slot = round_up(round_up(size.max(1), align)?, GRANULE)?;
+    (slot <= MAX_SLOT).then_some(slot)
+}
+
+#[inline]
+fn header(base: usize, idx: usize) -> *mut SlabHeader {
+    (base + (idx << SLAB_SHIFT)) as *mut SlabHeader
+}
+
+/// The usable size of a batch block.
+///
+/// # Safety
+/// `p` is a live batch block.
+#[inline]
+pub(crate) unsafe fn usable(p: NonNull<u8>) -> usize {
+    let h = (p.as_ptr() as usize & !(SLAB - 1)) as *const SlabHeader;
+    // SAFETY: the slab of a live block is committed and its `slot` field is
+    // only written while the slab has no live blocks.
+    unsafe { ptr::addr_of!((*h).slot).read() as usize }
+}
+
+impl Region {
+    fn ensure_reserved(&mut self) -> bool {
+        if !self.tried {
+            self.tried = true;
+            let limit = os::address_space_limit().map_or(usize::MAX, |l| l / 8);
+            for &size in REGION_SIZES.iter().filter(|&&s| s <= limit) {
+                if let Ok(p) = reserve_aligned(size, SLAB) {
+                    stats::reserved(size);
+                    self.base = p.as_ptr() as usize;
+                    self.slabs = size / SLAB;
+                    LEN.store(size, Ordering::Relaxed);
+                    BASE.store(self.base, Ordering::Release);
+                    break;
+                }
+            }
+        }
+        self.base != 0
+    }
+
+    /// An empty slab index, from the stack or fresh from the region.
+    fn empty_slab(&mut self) -> Option<usize> {
+        if self.empty != 0 {
+            let idx = self.empty as usize - 1;
+            // SAFETY: slabs on the empty stack are committed and ours.
+            self.empty = unsafe { (*header(self.base, idx)).next };
+            self.empty_count -= 1;
+            return Some(idx);
+        }
+        if self.bump == self.slabs {
+            return None;
+        }
+        if self.bump == self.committed {
+            let n = COMMIT_SLABS.min(self.slabs - self.committed);
+            let at = self.base + (self.committed << SLAB_SHIFT);
+            // SAFETY: the range is inside the region, page-aligned, ours.
+            let r = unsafe { os::commit(NonNull::new_unchecked(at as *mut u8), n << SLAB_SHIFT) };
+            if r.is_err() {
+                return None;
+            }
+            stats::committed(n << SLAB_SHIFT);
+            self.committed += n;
+        }
+        self.bump += 1;
+        Some(self.bump - 1)
+    }
+
+    /// Formats slab `idx` for `slot`-byte slots and puts it on the partial
+    /// list.
+    fn format(&mut self, idx: usize, slot: usize) {
+        let align = (1usize << slot.trailing_zeros()).min(MAX_SLOT_ALIGN);
+        let first = round_up(core::mem::size_of::<SlabHeader>(), align).unwrap_or(SLAB);
+        let nslots = (SLAB - first) / slot;
+        debug_assert!(nslots >= 1 && nslots <= WORDS * 64, "slot {slot}: {nslots} slots");
+        let mut free = [0u64; WORDS];
+        for (w, word) in free.iter_mut().enumerate() {
+            let lo = w * 64;
+            if lo >= nslots {
+                break;
+            }
+            let n = (nslots - lo).min(64);
+            *word = if n == 64 { u64::MAX } else { (1u64 << n) - 1 };
+        }
+        // SAFETY: the slab is committed and has no live blocks.
+        unsafe {
+            header(self.base, idx).write(SlabHeader {
+                slot: slot as u32,
+                first: first as u32,
+                nslots: nslots as u32,
+                live: 0,
+                next: 0,
+                prev: 0,
+                listed: 0,
+                _pad: 0,
+                free,
+            })
+        };
+        self.link(idx, slot);
+    }
+
+    fn link(&mut self, idx: usize, slot: usize) {
+        let class = slot / GRANULE - 1;
+        let head = self.partial[class];
+        // SAFETY: live slab headers in the region; we hold the lock.
+        unsafe {
+            let h = &mut *header(self.base, idx);
+            debug_assert_eq!(h.listed, 0);
+            h.next = head;
+            h.prev = 0;
+            h.listed = 1;
+            if head != 0 {
+                (*header(self.base, head as usize - 1)).prev = idx as u32 + 1;
+            }
+        }
+        self.partial[class] = idx as u32 + 1;
+    }
+
+    fn unlink(&mut self, idx: usize) {
+        // SAFETY: as in `link`.
+        unsafe {
+            let h = &mut *header(self.base, idx);
+            debug_assert_eq!(h.listed, 1);
+            let (next, prev) = (h.next, h.prev);
+            let class = h.slot as usize / GRANULE - 1;
+            if prev == 0 {
+                self.partial[class] = next;
+            } else {
+                (*header(self.base, prev as usize - 1)).next = next;
+            }
+            if next != 0 {
+                (*header(self.base, next as usize - 1)).prev = prev;
+            }
+            h.listed = 0;
+            h.next = 0;
+            h.prev = 0;
+        }
+    }
+
+    /// Frees one block; `p` is in the region.
+    ///
+    /// # Safety
+    /// `p` is a live batch block.
+    unsafe fn free_one(&mut self, p: usize) {
+        let idx = (p - self.base) >> SLAB_SHIFT;
+        // SAFETY: the slab of a live block is a formatted, committed slab.
+        let h = unsafe { &mut *header(self.base, idx) };
+        let rel = p - (self.base + (idx << SLAB_SHIFT)) - h.first as usize;
+        let slot = h.slot as usize;
+        debug_assert!(rel % slot == 0, "{p:#x} is not a slot start (slot {slot})");
+        let i = rel / slot;
+        let (w, bit) = (i / 64, 1u64 << (i % 64));
+        if h.free[w] & bit != 0 {
+            debug_assert!(false, "double free of batch block {p:#x}");
+            return;
+        }
+        h.free[w] |= bit;
+        h.live -= 1;
+        if h.live == 0 {
+            if h.listed != 0 {
+                self.unlink(idx);
+            }
+            // SAFETY: re-borrow after `unlink` touched the header.
+            let h = unsafe { &mut *header(self.base, idx) };
+            h.next = self.empty;
+            self.empty = idx as u32 + 1;
+            self.empty_count += 1;
+            if self.empty_count > KEEP_EMPTY {
+                // Offer the memory back; the slab is reformatted on reuse.
+                // Only the pages after the header's page are offered, which
+                // keeps the stack link intact.
+                let page = os::page_size();
+                let start = self.base + (idx << SLAB_SHIFT) + page;
+                // SAFETY: those pages are committed, ours, and unused.
+                let _ = unsafe {
+                    os::discard_lazy(NonNull::new_unchecked(start as *mut u8), SLAB - page)
+                };
+            }
+        } else if h.listed == 0 {
+            self.link(idx, slot);
+        }
+    }
+}
+
+/// Allocates up to `out.len()` blocks of `slot` bytes; returns how many were
+/// written to the front of `out`.
+pub(crate) fn allocate(slot: usize, zeroed: bool, out: &mut [MaybeUninit<NonNull<u8>>]) -> usize {
+    debug_assert!(slot % GRANULE == 0 && (GRANULE..=MAX_SLOT).contains(&slot));
+    let mut r = lock();
+    if !r.ensure_reserved() {
+        return 0;
+    }
+    let class = slot / GRANULE - 1;
+    let mut n = 0;
+    while n < out.len() {
+        let idx = match r.partial[class] {
+            0 => match r.empty_slab() {
+                Some(idx) => {
+                    r.format(idx, slot);
+                    idx
+                }
+                None => break,
+            },
+            i => i as usize - 1,
+        };
+        let hbase = r.base + (idx << SLAB_SHIFT);
+        // SAFETY: a listed slab is formatted and committed; we hold the lock.
+        let h = unsafe { &mut *header(r.base, idx) };
+        let first = hbase + h.first as usize;
+        let mut taken = 0;
+        for w in 0..WORDS {
+            let mut bits = h.free[w];
+            while bits != 0 && n + taken < out.len() {
+                let b = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                let addr = first + (w * 64 + b) * slot;
+                // SAFETY: slot addresses are inside the region, not null.
+                out[n + taken].write(unsafe { NonNull::new_unchecked(addr as *mut u8) });
+                taken += 1;
+            }
+            h.free[w] = bits;
+            if n + taken == out.len() {
+                break;
+            }
+        }
+        h.live += taken as u32;
+        let full = h.free.iter().all(|&w| w == 0);
+        if full {
+            r.unlink(idx);
+        }
+        n += taken;
+    }
+    drop(r);
+    if zeroed {
+        for p in &out[..n] {
+            // SAFETY: initialised above; each block has `slot` bytes.
+            unsafe { ptr::write_bytes(p.assume_init().as_ptr(), 0, slot) };
+        }
+    }
+    n
+}
+
+/// Frees one batch block.
+///
+/// # Safety
+/// `p` is a live batch block, never used again.
+pub(crate) unsafe fn free(p: NonNull<u8>) {
+    let mut r = lock();
+    // SAFETY: forwarded from the caller.
+    unsafe { r.free_one(p.as_ptr() as usize) };
+}
+
+/// Frees the batch blocks among `ptrs` under one lock; returns the others
+/// unfreed by leaving them to `rest`.
+///
+/// # Safety
+/// Every pointer in `ptrs` is a live block, never used again.
+pub(crate) unsafe fn free_many(ptrs: &[NonNull<u8>], mut rest: impl FnMut(NonNull<u8>)) {
+    let mut r = lock();
+    for &p in ptrs {
+        if contains(p.as_ptr()) {
+            // SAFETY: forwarded from the caller.
+            unsafe { r.free_one(p.as_ptr() as usize) };
+        } else {
+            rest(p);
+        }
+    }
+}

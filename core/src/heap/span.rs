@@ -1,0 +1,480 @@
+//! Large blocks: page spans, each inside its own reservation with a reserved
+//! tail, plus a bounded cache of freed spans.
+//!
+//! ```text
+//!  base = ptr - page   ptr (aligned)              ptr + committed      ptr + reserved
+//!   | header page |---- committed data (RW) -----|---- tail (PROT_NONE) ----|
+//! ```
+//!
+//! The header page holds a [`Header`], so the span is recovered from the
+//! block's address alone, without allocating (the `Heap` may be the global
+//! allocator). The header page and the committed data form one mapping, so
+//! `mremap` can move them together.
+
+use core::ptr::{self, NonNull};
+use std::sync::Mutex;
+
+use crate::error::Error;
+use crate::os;
+use crate::reservation::{extend_mapping, reserve_aligned, round_up};
+use crate::stats::{self, Ev};
+
+const MAGIC: usize = 0x6d61_6c6c_6f63_7632; // "mallocv2"
+
+/// Reservation size a span gets by default, as a multiple of the requested
+/// size (nedmalloc's default multiple).
+pub const DEFAULT_RESERVE_MULTIPLE: usize = 8;
+/// The default tail never exceeds this many bytes beyond the block (so a
+/// 1 GiB block reserves at most 5 GiB by default).
+pub const MAX_DEFAULT_TAIL: usize = 4 << 30;
+
+/// Kept in the page before the block.
+#[repr(C)]
+struct Header {
+    magic: usize,
+    /// Bytes of address space from the block's start to the reservation's end.
+    reserved: usize,
+    /// Bytes committed from the block's start (a page multiple, `<= reserved`).
+    /// Freshly committed pages read as zero; pages committed earlier may hold
+    /// old data, which is why zeroed requests clear only `[.., committed)`.
+    committed: usize,
+}
+
+/// A span's state as read from its header.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Span {
+    pub ptr: NonNull<u8>,
+    pub reserved: usize,
+    pub committed: usize,
+}
+
+#[inline]
+fn header(ptr: NonNull<u8>) -> *mut Header {
+    // The header page is committed for the span's whole life.
+    ptr.as_ptr().wrapping_sub(os::page_size()).cast()
+}
+
+/// Reads the span of a live block.
+///
+/// # Safety
+/// `ptr` is a live span block.
+#[inline]
+pub(crate) unsafe fn get(ptr: NonNull<u8>) -> Span {
+    // SAFETY: the header page of a live span is committed and ours.
+    let h = unsafe { &*header(ptr) };
+    debug_assert_eq!(h.magic, MAGIC, "no span header before {ptr:p}");
+    Span {
+        ptr,
+        reserved: h.reserved,
+        committed: h.committed,
+    }
+}
+
+/// # Safety
+/// `ptr` is a live span block.
+unsafe fn set(ptr: NonNull<u8>, reserved: usize, committed: usize) {
+    debug_assert!(
+        committed <= reserved && committed % os::page_size() == 0,
+        "span {ptr:p}: committed {committed} reserved {reserved}"
+    );
+    // SAFETY: as in `get`.
+    unsafe {
+        header(ptr).write(Header {
+            magic: MAGIC,
+            reserved,
+            committed,
+        })
+    };
+}
+
+/// The reservation size for a block of `size` bytes given the caller's hint.
+pub(crate) fn reserve_for(size: usize, hint: usize) -> usize {
+    let page = os::page_size();
+    let default = size
+        .saturating_mul(DEFAULT_RESERVE_MULTIPLE)
+        .min(size.saturating_add(MAX_DEFAULT_TAIL));
+    let want = if hint == 0 { default } else { hint.max(size) };
+    round_up(want.min(isize::MAX as usize / 2), page).unwrap_or(usize::MAX / 4)
+}
+
+/// Reserves a fresh span: `reserved` bytes (page multiple) for the block,
+/// aligned to `align`, plus the header page; commits the header page and
+/// `commit` bytes of data. Nothing is left behind on failure.
+fn reserve_span(reserved: usize, align: usize, commit: usize) -> Result<NonNull<u8>, Error> {
+    let page = os::page_size();
+    debug_assert!(commit <= reserved && reserved % page == 0 && commit % page == 0);
+    let total = reserved.checked_add(page).ok_or(Error::CapacityOverflow)?;
+    // Aligning `base + page` to `align` = aligning a range that starts one
+    // page earlier: reserve `align` extra and trim.
+    let base = if align <= page {
+        os::reserve(total)?
+    } else {
+        let raw = reserve_aligned(
+            total.checked_add(align).ok_or(Error::CapacityOverflow)?,
+            page,
+        )?;
+        let start = raw.as_ptr() as usize;
+        let ptr = round_up(start + page, align).ok_or(Error::CapacityOverflow)?;
+        let head = ptr - page - start;
+        let tail = align - head;
+        // SAFETY: both slack ranges are page-aligned parts of the fresh
+        // reservation and are never used.
+        unsafe {
+            if head > 0 {
+                os::release(raw, head);
+            }
+            os::release(NonNull::new_unchecked((ptr + reserved) as *mut u8), tail);
+            NonNull::new_unchecked((ptr - page) as *mut u8)
+        }
+    };
+    // SAFETY: [base, base + page + commit) is inside the fresh reservation.
+    if let Err(e) = unsafe { os::commit(base, page + commit) } {
+        // SAFETY: the reservation is ours and unused.
+        unsafe { os::release(base, total) };
+        return Err(e.into());
+    }
+    stats::reserved(total);
+    stats::committed(page + commit);
+    // SAFETY: `base + page` is inside the reservation, not null.
+    Ok(unsafe { base.add(page) })
+}
+
+/// Allocates a span for at least `size` bytes aligned to `align`, with
+/// `reserve` bytes of address space (0 = the default multiple). Returns the
+/// block and its span.
+pub(crate) fn allocate(
+    size: usize,
+    align: usize,
+    reserve: usize,
+    zeroed: bool,
+) -> Result<Span, Error> {
+    let page = os::page_size();
+    let commit = round_up(size, page).ok_or(Error::CapacityOverflow)?;
+    if let Some(span) = cache_take(commit, align, reserve) {
+        return finish_cached(span, size, commit, zeroed);
+    }
+    let reserved = reserve_for(commit, reserve);
+    let (ptr, reserved) = match reserve_span(reserved, align, commit) {
+        Ok(p) => (p, reserved),
+        // A large default tail may not fit under `ulimit -v`: retry exact.
+        Err(_) if reserved > commit => (reserve_span(commit, align, commit)?, commit),
+        Err(e) => return Err(e),
+    };
+    // SAFETY: `ptr` is a fresh span block with a committed header page.
+    unsafe { set(ptr, reserved, commit) };
+    Ok(Span {
+        ptr,
+        reserved,
+        committed: commit,
+    })
+}
+
+fn finish_cached(span: Span, size: usize, commit: usize, zeroed: bool) -> Result<Span, Error> {
+    stats::add(Ev::CacheHit, 1);
+    // Every committed byte of a recycled span may hold old data.
+    let dirty = span.committed;
+    let mut committed = span.committed;
+    if commit > committed {
+        // SAFETY: [committed, commit) is inside the span's reservation.
+        if let Err(e) = unsafe { os::commit(span.ptr.add(committed), commit - committed) } {
+            // SAFETY: the span is ours; release it whole.
+            unsafe { release(span) };
+            return Err(e.into());
+        }
+        stats::committed(commit - committed);
+        committed = commit;
+    }
+    if zeroed {
+        // SAFETY: the first `min(size, dirty)` bytes are committed.
+        unsafe { ptr::write_bytes(span.ptr.as_ptr(), 0, size.min(dirty)) };
+    }
+    // SAFETY: live span block.
+    unsafe { set(span.ptr, span.reserved, committed) };
+    Ok(Span {
+        committed,
+        ..span
+    })
+}
+
+/// Grows a span in place to at least `new_size` bytes: commits reserved
+/// pages, or first extends the reservation where the addresses after it are
+/// free. Zeroes `[zero_from, new_size)` when asked. Returns the usable size.
+///
+/// # Safety
+/// `ptr` is a live span block.
+pub(crate) unsafe fn grow_in_place(
+    ptr: NonNull<u8>,
+    new_size: usize,
+    zero_from: Option<usize>,
+) -> Result<usize, Error> {
+    let page = os::page_size();
+    // SAFETY: live span (caller).
+    let s = unsafe { get(ptr) };
+    let need = round_up(new_size, page).ok_or(Error::CapacityOverflow)?;
+    let mut reserved = s.reserved;
+    if need > reserved {
+        // Try to enlarge the reservation where it is: double it, or just
+        // enough.
+        let base = ptr.as_ptr().wrapping_sub(page);
+        let base = NonNull::new(base).ok_or(Error::NoSpace)?;
+        let doubled = need.max(reserved.saturating_mul(2));
+        // SAFETY: the span's mapping is [base, ptr + reserved), ours.
+        let r = unsafe { extend_mapping(base, page + s.committed, page + reserved, page + doubled) }
+            .map(|()| doubled)
+            .or_else(|_| {
+                // SAFETY: as above.
+                unsafe { extend_mapping(base, page + s.committed, page + reserved, page + need) }
+                    .map(|()| need)
+            })?;
+        stats::reserved(r - reserved);
+        reserved = r;
+        // SAFETY: live span; the header records the larger reservation even
+        // if the commit below fails, which is true and harmless.
+        unsafe { set(ptr, reserved, s.committed) };
+    }
+    let mut committed = s.committed;
+    if need > committed {
+        // SAFETY: [committed, need) lies in the span's reservation.
+        unsafe { os::commit(ptr.add(committed), need - committed)? };
+        stats::committed(need - committed);
+        committed = need;
+    }
+    if let Some(from) = zero_from {
+        // Fresh pages are zero; only formerly committed bytes need clearing.
+        let end = new_size.min(s.committed);
+        if from < end {
+            // SAFETY: [from, end) is committed.
+            unsafe { ptr::write_bytes(ptr.as_ptr().add(from), 0, end - from) };
+        }
+    }
+    // SAFETY: live span.
+    unsafe { set(ptr, reserved, committed) };
+    Ok(committed)
+}
+
+/// Shrinks a span in place to `new_size` bytes, decommitting whole pages past
+/// it (memory goes back to the OS). Returns the usable size.
+///
+/// # Safety
+/// `ptr` is a live span block; `new_size` > 0.
+pub(crate) unsafe fn shrink_in_place(ptr: NonNull<u8>, new_size: usize) -> Result<usize, Error> {
+    let page = os::page_size();
+    // SAFETY: live span (caller).
+    let s = unsafe { get(ptr) };
+    let keep = round_up(new_size, page).ok_or(Error::CapacityOverflow)?;
+    if keep < s.committed {
+        // SAFETY: [keep, committed) is committed, ours, beyond the new size.
+        unsafe { os::decommit(ptr.add(keep), s.committed - keep)? };
+        stats::decommitted(s.committed - keep);
+        // SAFETY: live span.
+        unsafe { set(ptr, s.reserved, keep) };
+        return Ok(keep);
+    }
+    Ok(s.committed)
+}
+
+/// Moves a span without copying into a fresh reservation that has room for
+/// `new_size` bytes (`reserve` bytes of address space, 0 = default),
+/// aligned to `align`. Returns the new block's usable size.
+///
+/// # Safety
+/// `ptr` is a live span block; on success it is no longer valid.
+pub(crate) unsafe fn remap(
+    ptr: NonNull<u8>,
+    new_size: usize,
+    align: usize,
+    reserve: usize,
+) -> Result<Span, Error> {
+    if !os::CAN_MOVE_PAGES {
+        return Err(Error::NoSpace);
+    }
+    let page = os::page_size();
+    // SAFETY: live span (caller).
+    let s = unsafe { get(ptr) };
+    let need = round_up(new_size, page).ok_or(Error::CapacityOverflow)?;
+    let reserved = reserve_for(need, reserve).max(s.committed);
+    // Only the header page is committed in the new place; the moved pages
+    // replace the PROT_NONE range after it.
+    let exact = need.max(s.committed);
+    let (new_ptr, new_reserved) = match reserve_span(reserved, align, 0) {
+        Ok(p) => (p, reserved),
+        Err(_) if reserved > exact => (reserve_span(exact, align, 0)?, exact),
+        Err(e) => return Err(e),
+    };
+    // SAFETY: both spans are ours. Commit the pages past the moved ones
+    // first, so a refused commit leaves the old block where it was.
+    unsafe {
+        let new_base = NonNull::new_unchecked(new_ptr.as_ptr().sub(page));
+        let release_new = || {
+            stats::released(page + new_reserved);
+            stats::decommitted(page);
+            os::release(new_base, page + new_reserved);
+        };
+        if need > s.committed {
+            if let Err(e) = os::commit(new_ptr.add(s.committed), need - s.committed) {
+                release_new();
+                return Err(e.into());
+            }
+        }
+        let old_base = NonNull::new_unchecked(ptr.as_ptr().sub(page));
+        if os::move_pages(old_base, page + s.committed, new_base).is_err() {
+            if need > s.committed {
+                os::decommit(new_ptr.add(s.committed), need - s.committed).ok();
+            }
+            release_new();
+            return Err(Error::NoSpace);
+        }
+        // The old header page and data now live at new_base; the old tail
+        // is still reserved and is released here.
+        if s.reserved > s.committed {
+            os::release(ptr.add(s.committed), s.reserved - s.committed);
+        }
+        // Accounting: the old reservation is gone; the moved pages replaced
+        // part of the new one (whose header page we had committed and which
+        // was replaced too).
+        stats::released(page + s.reserved);
+        stats::decommitted(page);
+        let committed = need.max(s.committed);
+        if need > s.committed {
+            stats::committed(need - s.committed);
+        }
+        set(new_ptr, new_reserved, committed);
+        stats::add(Ev::Remap, 1);
+        Ok(Span {
+            ptr: new_ptr,
+            reserved: new_reserved,
+            committed,
+        })
+    }
+}
+
+/// Unmaps a span.
+///
+/// # Safety
+/// `s` is a live span block, never used again.
+unsafe fn release(s: Span) {
+    let page = os::page_size();
+    stats::released(page + s.reserved);
+    stats::decommitted(page + s.committed);
+    // SAFETY: the span's whole reservation is ours.
+    unsafe {
+        os::release(
+            NonNull::new_unchecked(s.ptr.as_ptr().sub(page)),
+            page + s.reserved,
+        )
+    };
+}
+
+/// Frees a span block: into the cache if it fits there, else unmapped.
+///
+/// # Safety
+/// `ptr` is a live span block, never used again by the caller.
+pub(crate) unsafe fn free(ptr: NonNull<u8>) {
+    // SAFETY: live span (caller).
+    let s = unsafe { get(ptr) };
+    if let Some(evicted) = cache_put(s) {
+        // SAFETY: evicted spans are ours alone.
+        unsafe { release(evicted) };
+    }
+}
+
+// --- cache of freed spans ---------------------------------------------------
+
+/// Spans kept for reuse at most.
+const CACHE_SLOTS: usize = 16;
+/// Committed bytes kept in the cache at most.
+pub const CACHE_MAX_BYTES: usize = 64 << 20;
+/// Spans with more committed bytes than this are unmapped, not cached.
+const CACHE_MAX_SPAN: usize = 32 << 20;
+
+struct Cache {
+    spans: [Option<Span>; CACHE_SLOTS],
+    /// Sum of the cached spans' committed bytes, `<= CACHE_MAX_BYTES`.
+    bytes: usize,
+}
+
+// SAFETY: the cached spans are owned by the cache; their pointers are plain
+// addresses of memory no one else uses.
+unsafe impl Send for Cache {}
+
+static CACHE: Mutex<Cache> = Mutex::new(Cache {
+    spans: [None; CACHE_SLOTS],
+    bytes: 0,
+});
+
+fn lock() -> std::sync::MutexGuard<'static, Cache> {
+    CACHE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Takes a cached span able to hold `commit` bytes at `align` without a new
+/// reservation. Prefers the one with the most committed bytes up to
+/// `commit` (fewest fresh page faults), breaking ties by least waste.
+fn cache_take(commit: usize, align: usize, reserve: usize) -> Option<Span> {
+    let mut c = lock();
+    if c.bytes == 0 {
+        return None;
+    }
+    let mut best: Option<(usize, (usize, usize))> = None;
+    for (i, s) in c.spans.iter().enumerate() {
+        let Some(s) = s else { continue };
+        if s.reserved < commit.max(reserve) || s.ptr.as_ptr() as usize % align != 0 {
+            continue;
+        }
+        // Skip spans far too big for the request: they would pin memory.
+        if s.committed > commit.saturating_mul(4).max(1 << 20) {
+            continue;
+        }
+        let key = (s.committed.min(commit), usize::MAX - s.committed.abs_diff(commit));
+        if best.is_none_or(|(_, k)| key > k) {
+            best = Some((i, key));
+        }
+    }
+    let (i, _) = best?;
+    let s = c.spans[i].take()?;
+    c.bytes -= s.committed;
+    Some(s)
+}
+
+/// Puts a freed span into the cache; returns a span to unmap: the freed one
+/// when it does not qualify, or the one it displaced.
+fn cache_put(s: Span) -> Option<Span> {
+    if s.committed > CACHE_MAX_SPAN {
+        return Some(s);
+    }
+    let mut c = lock();
+    if let Some(i) = c.spans.iter().position(Option::is_none) {
+        if c.bytes + s.committed <= CACHE_MAX_BYTES {
+            c.spans[i] = Some(s);
+            c.bytes += s.committed;
+            return None;
+        }
+    }
+    // Displace the span holding the most memory, if that makes room.
+    let victim = c
+        .spans
+        .iter()
+        .enumerate()
+        .filter_map(|(i, x)| x.map(|x| (i, x.committed)))
+        .max_by_key(|&(_, committed)| committed);
+    let Some((v, vc)) = victim else {
+        return Some(s);
+    };
+    if c.bytes - vc + s.committed > CACHE_MAX_BYTES {
+        return Some(s);
+    }
+    c.bytes = c.bytes - vc + s.committed;
+    c.spans[v].replace(s)
+}
+
+/// Unmaps every cached span (returns their memory to the OS).
+pub(crate) fn trim() {
+    let spans: [Option<Span>; CACHE_SLOTS] = {
+        let mut c = lock();
+        c.bytes = 0;
+        core::mem::replace(&mut c.spans, [None; CACHE_SLOTS])
+    };
+    for s in spans.into_iter().flatten() {
+        // SAFETY: cached spans are ours alone.
+        unsafe { release(s) };
+    }
+}

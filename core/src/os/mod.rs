@@ -1,0 +1,231 @@
+//! The OS layer: the only code in the workspace that calls libc (or the
+//! Windows API) for memory.
+//!
+//! One platform file is chosen by `cfg_attr(path)`; each exports the same
+//! functions:
+//!
+//! | function          | Linux                                   | other Unix            | Windows (untested)          |
+//! |-------------------|-----------------------------------------|-----------------------|-----------------------------|
+//! | `page_size`       | `sysconf(_SC_PAGESIZE)`                 | same                  | `GetSystemInfo`             |
+//! | `reserve`         | `mmap(PROT_NONE, MAP_NORESERVE)`        | same                  | `VirtualAlloc(MEM_RESERVE)` |
+//! | `reserve_at`      | `mmap(MAP_FIXED_NOREPLACE)` at a hint   | `mmap` hint, checked  | `VirtualAlloc` at address   |
+//! | `commit`          | `mprotect(READ|WRITE)`                  | same                  | `VirtualAlloc(MEM_COMMIT)`  |
+//! | `decommit`        | `madvise(MADV_DONTNEED)` + `PROT_NONE`  | same                  | `VirtualFree(MEM_DECOMMIT)` |
+//! | `release`         | `munmap`                                | same                  | `VirtualFree(MEM_RELEASE)`  |
+//! | `grow_in_place`   | `mremap` without `MREMAP_MAYMOVE`       | unsupported           | unsupported                 |
+//! | `move_pages`      | `mremap(MAYMOVE | FIXED)`               | unsupported           | unsupported                 |
+//! | `malloc` family   | `malloc`, `posix_memalign`, `realloc`, `free`, `malloc_usable_size` | same (no usable size) | CRT `_aligned_*` |
+//!
+//! A commit never uses `mmap(MAP_FIXED)` over a reservation: a failed commit
+//! must leave the reservation mapped.
+//!
+//! Every call goes through [`inject`] first, so tests can make the Nth call
+//! of an operation fail on the current thread (see [`crate::fault`]).
+
+use core::cell::Cell;
+use core::ptr::NonNull;
+
+use crate::error::OsError;
+
+#[cfg_attr(all(unix, not(miri)), path = "unix.rs")]
+#[cfg_attr(all(windows, not(miri)), path = "windows.rs")]
+#[cfg_attr(any(miri, not(any(unix, windows))), path = "unsupported.rs")]
+mod imp;
+
+pub(crate) use imp::{
+    free, malloc, malloc_aligned, realloc, usable_size, CAN_MOVE_PAGES, MALLOC_ALIGN,
+};
+
+/// The OS operations a test can make fail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OsOp {
+    /// Reserving address space (`mmap`, `VirtualAlloc(MEM_RESERVE)`).
+    Reserve,
+    /// Committing pages (`mprotect`).
+    Commit,
+    /// Decommitting pages (`madvise` + `mprotect`).
+    Decommit,
+    /// Extending a reservation in place.
+    Extend,
+    /// Moving pages without copying (`mremap`).
+    Move,
+}
+
+const OPS: usize = 5;
+
+thread_local! {
+    /// Per operation: calls left before one fails (0 = never fail).
+    static FAIL_AFTER: [Cell<u32>; OPS] = const { [const { Cell::new(0) }; OPS] };
+}
+
+/// Arms a failure: the `nth` call (1-based) of `op` on this thread fails with
+/// `ENOMEM`. `nth == 0` disarms. See [`crate::fault`].
+pub(crate) fn arm(op: OsOp, nth: u32) {
+    FAIL_AFTER.with(|f| f[op as usize].set(nth));
+}
+
+/// Returns an error when a test armed a failure for this call.
+#[inline]
+fn inject(op: OsOp, name: &'static str) -> Result<(), OsError> {
+    let fail = FAIL_AFTER
+        .try_with(|f| {
+            let c = &f[op as usize];
+            match c.get() {
+                0 => false,
+                1 => {
+                    c.set(0);
+                    true
+                }
+                n => {
+                    c.set(n - 1);
+                    false
+                }
+            }
+        })
+        .unwrap_or(false);
+    if fail {
+        Err(OsError {
+            op: name,
+            errno: libc::ENOMEM,
+        })
+    } else {
+        Ok(())
+    }
+}
+
+/// The page size, cached after the first call.
+#[inline]
+pub(crate) fn page_size() -> usize {
+    use core::sync::atomic::{AtomicUsize, Ordering};
+    static PAGE: AtomicUsize = AtomicUsize::new(0);
+    let p = PAGE.load(Ordering::Relaxed);
+    if p != 0 {
+        return p;
+    }
+    let p = imp::page_size();
+    debug_assert!(p.is_power_of_two(), "page size {p} is not a power of two");
+    PAGE.store(p, Ordering::Relaxed);
+    p
+}
+
+/// The process's address-space limit (`RLIMIT_AS`), if one is set.
+pub(crate) fn address_space_limit() -> Option<usize> {
+    imp::address_space_limit()
+}
+
+/// Reserves `len` bytes (a multiple of the page size) of inaccessible
+/// address space. Nothing is committed.
+pub(crate) fn reserve(len: usize) -> Result<NonNull<u8>, OsError> {
+    debug_assert!(len > 0 && len % page_size() == 0, "reserve: len {len}");
+    inject(OsOp::Reserve, "mmap")?;
+    imp::reserve(len)
+}
+
+/// Reserves exactly `[addr, addr + len)` if that range is free; fails
+/// (leaving everything as it was) when any of it is mapped.
+///
+/// # Safety
+/// `addr` is page-aligned and `addr + len` does not overflow.
+pub(crate) unsafe fn reserve_at(addr: NonNull<u8>, len: usize) -> Result<(), OsError> {
+    debug_assert!(addr.as_ptr() as usize % page_size() == 0 && len % page_size() == 0);
+    inject(OsOp::Extend, "mmap")?;
+    // SAFETY: forwarded from the caller.
+    unsafe { imp::reserve_at(addr, len) }
+}
+
+/// Makes `[ptr, ptr + len)` readable and writable.
+///
+/// # Safety
+/// The range is page-aligned and lies inside a reservation the caller owns.
+pub(crate) unsafe fn commit(ptr: NonNull<u8>, len: usize) -> Result<(), OsError> {
+    debug_assert!(ptr.as_ptr() as usize % page_size() == 0 && len % page_size() == 0);
+    inject(OsOp::Commit, "mprotect")?;
+    // SAFETY: forwarded from the caller.
+    unsafe { imp::commit(ptr, len) }
+}
+
+/// Returns the pages of `[ptr, ptr + len)` to the OS (their contents are
+/// lost; they read as zero once committed again) and makes them
+/// inaccessible.
+///
+/// # Safety
+/// The range is page-aligned, inside a reservation the caller owns, and
+/// nothing refers to its contents any more.
+pub(crate) unsafe fn decommit(ptr: NonNull<u8>, len: usize) -> Result<(), OsError> {
+    debug_assert!(ptr.as_ptr() as usize % page_size() == 0 && len % page_size() == 0);
+    inject(OsOp::Decommit, "madvise")?;
+    // SAFETY: forwarded from the caller.
+    unsafe { imp::decommit(ptr, len) }
+}
+
+/// Drops the pages of `[ptr, ptr + len)` but keeps them accessible: they read
+/// as zero afterwards. Used to make recycled memory clean again.
+///
+/// # Safety
+/// As for [`decommit`]; the range is committed.
+pub(crate) unsafe fn discard(ptr: NonNull<u8>, len: usize) -> Result<(), OsError> {
+    inject(OsOp::Decommit, "madvise")?;
+    // SAFETY: forwarded from the caller.
+    unsafe { imp::discard(ptr, len) }
+}
+
+/// Tells the OS it may take the pages of `[ptr, ptr + len)` when memory is
+/// short (`MADV_FREE`): cheap, and pages not taken are reused without a
+/// fault. Their contents become undefined (old data or zero).
+///
+/// # Safety
+/// As for [`discard`].
+pub(crate) unsafe fn discard_lazy(ptr: NonNull<u8>, len: usize) -> Result<(), OsError> {
+    inject(OsOp::Decommit, "madvise")?;
+    // SAFETY: forwarded from the caller.
+    unsafe { imp::discard_lazy(ptr, len) }
+}
+
+/// Unmaps `[ptr, ptr + len)`.
+///
+/// # Safety
+/// The range is page-aligned, owned by the caller, and never used again.
+pub(crate) unsafe fn release(ptr: NonNull<u8>, len: usize) {
+    debug_assert!(ptr.as_ptr() as usize % page_size() == 0 && len % page_size() == 0);
+    // SAFETY: forwarded from the caller.
+    let r = unsafe { imp::release(ptr, len) };
+    // munmap of a range we own can only fail when the kernel cannot split a
+    // mapping (ENOMEM at the map-count limit); the range then stays mapped,
+    // which leaks address space but is memory-safe.
+    debug_assert!(r.is_ok(), "release({ptr:p}, {len}) failed: {r:?}");
+}
+
+/// Grows the single mapping `[ptr, ptr + old_len)` to `new_len` bytes without
+/// moving it (Linux `mremap` without `MREMAP_MAYMOVE`); fails, changing
+/// nothing, when the addresses after it are in use.
+///
+/// # Safety
+/// `[ptr, ptr + old_len)` is exactly one mapping owned by the caller.
+pub(crate) unsafe fn grow_in_place(
+    ptr: NonNull<u8>,
+    old_len: usize,
+    new_len: usize,
+) -> Result<(), OsError> {
+    inject(OsOp::Extend, "mremap")?;
+    // SAFETY: forwarded from the caller.
+    unsafe { imp::grow_in_place(ptr, old_len, new_len) }
+}
+
+/// Moves the pages of the single mapping `[from, from + len)` to `to`
+/// without copying (Linux `mremap(MREMAP_MAYMOVE | MREMAP_FIXED)`),
+/// replacing whatever the caller had reserved at `[to, to + len)`. On
+/// success `from` is unmapped; on failure nothing changed.
+///
+/// # Safety
+/// `[from, from + len)` is one mapping owned by the caller; `[to, to + len)`
+/// lies in a reservation the caller owns and does not overlap `from`.
+pub(crate) unsafe fn move_pages(
+    from: NonNull<u8>,
+    len: usize,
+    to: NonNull<u8>,
+) -> Result<(), OsError> {
+    inject(OsOp::Move, "mremap")?;
+    // SAFETY: forwarded from the caller.
+    unsafe { imp::move_pages(from, len, to) }
+}
