@@ -143,9 +143,12 @@ impl Heap {
         stats::thread()
     }
 
-    /// Unmaps every cached free span, returning that memory to the OS.
+    /// Returns cached memory to the OS: unmaps every cached free span and
+    /// drops the pages of empty batch slabs (up to 256 MiB of them are kept
+    /// for reuse otherwise).
     pub fn trim() {
         span::trim();
+        slab::trim();
     }
 
     #[inline]

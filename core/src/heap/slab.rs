@@ -35,10 +35,11 @@ const CLASSES: usize = MAX_SLOT / GRANULE;
 const WORDS: usize = 64;
 /// Slabs committed at a time when the region grows (2 MiB).
 const COMMIT_SLABS: usize = 32;
-/// Empty slabs kept as they are; beyond this their pages are handed back
-/// lazily (`MADV_FREE`: reclaimed only under memory pressure, reused
-/// without a fault otherwise).
-const KEEP_EMPTY: usize = 64;
+/// Empty slabs kept as they are (256 MiB), so a program that frees and
+/// re-allocates batches does not fault its pages in again; beyond this their
+/// pages are handed back lazily (`MADV_FREE`: reclaimed only under memory
+/// pressure). [`trim`] returns all of them at once.
+const KEEP_EMPTY: usize = 4096;
 /// Region sizes tried, largest first (each is plain address space).
 const REGION_SIZES: [usize; 4] = [16 << 30, 4 << 30, 1 << 30, 256 << 20];
 
@@ -57,7 +58,9 @@ struct SlabHeader {
     prev: u32,
     /// Whether the slab is on its class's partial list.
     listed: u32,
-    _pad: u32,
+    /// `ceil(2^32 / slot)`: slot index = `(offset * recip) >> 32`, exact
+    /// for offsets that are multiples of `slot` below 2^16.
+    recip: u32,
     /// Bit set = slot free.
     free: [u64; WORDS],
 }
@@ -205,7 +208,7 @@ impl Region {
                 next: 0,
                 prev: 0,
                 listed: 0,
-                _pad: 0,
+                recip: (((1u64 << 32) + slot as u64 - 1) / slot as u64) as u32,
                 free,
             })
         };
@@ -260,8 +263,8 @@ impl Region {
         let h = unsafe { &mut *header(self.base, idx) };
         let rel = p - (self.base + (idx << SLAB_SHIFT)) - h.first as usize;
         let slot = h.slot as usize;
-        debug_assert!(rel % slot == 0, "{p:#x} is not a slot start (slot {slot})");
-        let i = rel / slot;
+        let i = ((rel as u64 * u64::from(h.recip)) >> 32) as usize;
+        debug_assert!(i * slot == rel, "{p:#x} is not a slot start (slot {slot})");
         let (w, bit) = (i / 64, 1u64 << (i % 64));
         if h.free[w] & bit != 0 {
             debug_assert!(false, "double free of batch block {p:#x}");
@@ -351,6 +354,23 @@ pub(crate) fn allocate(slot: usize, zeroed: bool, out: &mut [MaybeUninit<NonNull
         }
     }
     n
+}
+
+/// Returns the pages of every empty slab to the OS (`MADV_DONTNEED`).
+pub(crate) fn trim() {
+    let r = lock();
+    let page = os::page_size();
+    let mut next = r.empty;
+    while next != 0 {
+        let idx = next as usize - 1;
+        let start = r.base + (idx << SLAB_SHIFT) + page;
+        // SAFETY: an empty slab's pages after its header page hold nothing;
+        // the header (with the stack link) stays.
+        unsafe {
+            let _ = os::discard(NonNull::new_unchecked(start as *mut u8), SLAB - page);
+            next = (*header(r.base, idx)).next;
+        }
+    }
 }
 
 /// Frees one batch block.

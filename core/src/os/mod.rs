@@ -160,10 +160,11 @@ pub(crate) unsafe fn decommit(ptr: NonNull<u8>, len: usize) -> Result<(), OsErro
 }
 
 /// Drops the pages of `[ptr, ptr + len)` but keeps them accessible: they read
-/// as zero afterwards. Used to make recycled memory clean again.
+/// as zero afterwards (`MADV_DONTNEED`); RSS falls at once.
 ///
 /// # Safety
-/// As for [`decommit`]; the range is committed.
+/// The range is page-aligned, committed, owned by the caller, and nothing
+/// refers to its contents any more.
 pub(crate) unsafe fn discard(ptr: NonNull<u8>, len: usize) -> Result<(), OsError> {
     inject(OsOp::Decommit, "madvise")?;
     // SAFETY: forwarded from the caller.
