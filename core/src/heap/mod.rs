@@ -213,7 +213,7 @@ impl Heap {
         if layout.size() == 0 {
             return;
         }
-        // SAFETY (all arms): forwarded from the caller; `kind` names the
+        // SAFETY: (all arms) forwarded from the caller; `kind` names the
         // part of the heap that owns the block.
         unsafe {
             match kind(ptr, layout) {

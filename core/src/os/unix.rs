@@ -30,7 +30,7 @@ pub(super) fn address_space_limit() -> Option<usize> {
     };
     // SAFETY: `lim` is a valid out-pointer (getrlimit(2)).
     let r = unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut lim) };
-    (r == 0 && lim.rlim_cur != libc::RLIM_INFINITY).then(|| lim.rlim_cur as usize)
+    (r == 0 && lim.rlim_cur != libc::RLIM_INFINITY).then_some(lim.rlim_cur as usize)
 }
 
 #[cfg(target_os = "linux")]
