@@ -181,6 +181,12 @@ impl Heap {
         } else {
             size
         };
+        if zeroed {
+            // The C library zeroes the requested size; the slack up to the
+            // usable size is handed out too, so it must read as zero as well.
+            // SAFETY: the block has `usable` writable bytes.
+            unsafe { zero_range(p, size, usable) };
+        }
         Ok(Grant {
             block: NonNull::slice_from_raw_parts(p, usable),
             reserved: usable,

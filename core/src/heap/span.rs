@@ -151,7 +151,7 @@ pub(crate) fn allocate(
     let page = os::page_size();
     let commit = round_up(size, page).ok_or(Error::CapacityOverflow)?;
     if let Some(span) = cache_take(commit, align, reserve) {
-        return finish_cached(span, size, commit, zeroed);
+        return finish_cached(span, commit, zeroed);
     }
     let reserved = reserve_for(commit, reserve);
     let (ptr, reserved) = match reserve_span(reserved, align, commit) {
@@ -169,7 +169,7 @@ pub(crate) fn allocate(
     })
 }
 
-fn finish_cached(span: Span, size: usize, commit: usize, zeroed: bool) -> Result<Span, Error> {
+fn finish_cached(span: Span, commit: usize, zeroed: bool) -> Result<Span, Error> {
     stats::add(Ev::CacheHit, 1);
     // Every committed byte of a recycled span may hold old data.
     let dirty = span.committed;
@@ -185,8 +185,11 @@ fn finish_cached(span: Span, size: usize, commit: usize, zeroed: bool) -> Result
         committed = commit;
     }
     if zeroed {
-        // SAFETY: the first `min(size, dirty)` bytes are committed.
-        unsafe { ptr::write_bytes(span.ptr.as_ptr(), 0, size.min(dirty)) };
+        // The whole committed range is handed out as usable, so every
+        // formerly committed byte of it is cleared, not just the requested
+        // size; pages committed just now are fresh zero pages.
+        // SAFETY: the first `dirty <= committed` bytes are committed.
+        unsafe { ptr::write_bytes(span.ptr.as_ptr(), 0, dirty) };
     }
     // SAFETY: live span block.
     unsafe { set(span.ptr, span.reserved, committed) };
