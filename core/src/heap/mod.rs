@@ -9,6 +9,11 @@
 //! A block is classified by its address first (batch region), then by its
 //! layout. Usable sizes reported for small blocks stay below
 //! `LARGE_THRESHOLD`, so every layout a block fits classifies it the same way.
+//!
+//! Size feedback: `allocate` reports the requested size for small blocks
+//! (asking the C library costs as much as the allocation itself); large and
+//! batch blocks report their real usable size, and so do every resize,
+//! [`ResizeInPlace::usable_size`] and [`Heap::allocate_with`].
 
 mod slab;
 mod span;
@@ -623,12 +628,12 @@ unsafe fn zero_range(p: NonNull<u8>, from: usize, to: usize) {
 unsafe impl Allocator for Heap {
     #[inline]
     fn allocate(&self, layout: Layout) -> Result<NonNull<[u8]>, AllocError> {
-        Ok(Self::alloc_impl(layout, 0, false, true)?.block)
+        Ok(Self::alloc_impl(layout, 0, false, false)?.block)
     }
 
     #[inline]
     fn allocate_zeroed(&self, layout: Layout) -> Result<NonNull<[u8]>, AllocError> {
-        Ok(Self::alloc_impl(layout, 0, true, true)?.block)
+        Ok(Self::alloc_impl(layout, 0, true, false)?.block)
     }
 
     #[inline]
