@@ -363,7 +363,7 @@ mod tests {
             Err(TryReserveError::CapacityOverflow)
         );
         assert_eq!(
-            b.grow(1, usize::MAX, 1, true, Fallibility::Fallible),
+            b.grow(0, isize::MAX as usize - 6, 1, true, Fallibility::Fallible),
             Err(TryReserveError::CapacityOverflow)
         );
         assert_eq!(b.cap_bytes(), 0);
