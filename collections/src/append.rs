@@ -1,1 +1,740 @@
-//! (being written)
+//! [`AppendVec<T>`]: a contiguous vector that many threads append to through
+//! `&self` while others read it, without locks on the read path.
+//!
+//! ```text
+//!  base (never moves)
+//!   |-- published --|-- claimed, being written --|-- committed, free --|-- reserved --|
+//!   0           published                    claimed                committed        max
+//!   readers see     writers own one slot each   claimed next           PROT_NONE
+//! ```
+//!
+//! # The protocol
+//! - **Claim**: a writer takes index `i = claimed` with a compare-and-swap,
+//!   but only while `i < committed`, so a claimed slot is always writable and
+//!   a claim can never fail afterwards. When `claimed` reaches `committed`,
+//!   the writer takes a mutex, commits more pages of the reservation
+//!   (geometrically, like [`ReservedVec`]) and stores the new `committed`
+//!   with `Release`, then retries. A failed commit (or a full reservation)
+//!   returns an error before any slot is claimed: nothing is lost and no
+//!   other writer is held up.
+//! - **Write**: the writer moves its value into slot `i` (nothing in
+//!   between can panic).
+//! - **Publish**: the writer waits until `published == i` (`Acquire`; it
+//!   spins briefly, then yields) and stores `i + 1` with `Release`. Each
+//!   writer's store thus happens after all earlier writers' slot writes
+//!   (through the chain of acquire loads), and `published` only ever moves
+//!   forward by one.
+//! - **Read**: one `Acquire` load of `published`; every slot below it is
+//!   fully written and happens-before the read. The base pointer is a plain
+//!   field that never changes, so readers need no lock and no per-element
+//!   atomics; [`as_slice`](AppendVec::as_slice) is a real `&[T]`.
+//!
+//! Why wait instead of per-slot "written" flags: flags would have to be read
+//! (and scanned) by readers to find the contiguous prefix. Waiting costs
+//! writers only when an earlier writer is preempted between its claim and
+//! its publish, a window of one move of `T`; in exchange `push` returning
+//! `i` means `get(i)` is `Some` from then on, in every thread that
+//! synchronises with the pusher.
+
+use core::fmt;
+use core::hint;
+use core::marker::PhantomData;
+use core::mem;
+use core::ops::Index;
+use core::ptr::{self, NonNull};
+use core::slice;
+use core::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use mallocv2::Reservation;
+
+use crate::error::TryReserveError;
+use crate::reserved::{self, capacity_panic, ReservedVec};
+
+/// Keeps the writers' claim counter off the readers' cache line.
+#[repr(align(128))]
+struct CachePadded<T>(T);
+
+/// A contiguous, never-moving, append-only vector with `push(&self)`.
+///
+/// One [`Reservation`] holds the elements; the base address never changes,
+/// so `&T` returned by [`get`](Self::get) and slices from
+/// [`as_slice`](Self::as_slice) stay valid while other threads push. See the
+/// [module docs](self) for the protocol and its memory-ordering argument.
+///
+/// # Guarantees and costs
+/// - `push` returns the element's index; it is visible (`get(i)` is `Some`)
+///   when `push` returns. Pushes are published in index order.
+/// - Reads (`len`, `get`, `as_slice`, `iter`) cost one `Acquire` load.
+/// - Growth commits pages in place under a mutex (rare: the committed part
+///   at least doubles each time); elements never move.
+/// - The maximum capacity is fixed at construction (the reservation);
+///   `new` reserves [`DEFAULT_MAX_BYTES`](crate::reserved::DEFAULT_MAX_BYTES)
+///   up front (falling back to smaller reservations if the OS refuses).
+/// - `Sync` needs `T: Send + Sync` (pushing through `&self` moves `T` into
+///   the vector from any thread; `get` shares `&T`); `Send` needs `T: Send`.
+///
+/// # Example
+/// ```
+/// use mallocv2_collections::append::AppendVec;
+///
+/// let v = AppendVec::new();
+/// std::thread::scope(|s| {
+///     for t in 0..4 {
+///         let v = &v;
+///         s.spawn(move || {
+///             for i in 0..1000 {
+///                 let idx = v.push(t * 1000 + i);
+///                 assert_eq!(v.get(idx), Some(&(t * 1000 + i)));
+///             }
+///         });
+///     }
+/// });
+/// let mut all = v.into_vec();
+/// all.sort();
+/// assert_eq!(all, (0..4000).collect::<Vec<_>>());
+/// ```
+///
+/// `AppendVec<T>` is not `Sync` unless `T: Sync` …
+/// ```compile_fail
+/// use mallocv2_collections::append::AppendVec;
+/// fn sync<T: Sync>(_: &T) {}
+/// sync(&AppendVec::<core::cell::Cell<u8>>::new());
+/// ```
+/// … nor unless `T: Send` (another thread could push a `T` through `&self`):
+/// ```compile_fail
+/// use mallocv2_collections::append::AppendVec;
+/// fn sync<T: Sync>(_: &T) {}
+/// sync(&AppendVec::<std::sync::MutexGuard<'static, u8>>::new());
+/// ```
+/// and not `Send` unless `T: Send`:
+/// ```compile_fail
+/// use mallocv2_collections::append::AppendVec;
+/// fn send<T: Send>(_: T) {}
+/// send(AppendVec::<std::rc::Rc<u8>>::new());
+/// ```
+/// With `T: Send + Sync` it is both:
+/// ```
+/// use mallocv2_collections::append::AppendVec;
+/// fn both<T: Send + Sync>(_: &T) {}
+/// both(&AppendVec::<std::sync::Arc<u8>>::new());
+/// ```
+pub struct AppendVec<T> {
+    /// Base of the elements: the reservation's base, or dangling (aligned)
+    /// for zero-sized `T` or a maximum of 0. Never changes.
+    ptr: NonNull<T>,
+    /// Maximum capacity; fixed. `max * size_of::<T>() <= reservation len`.
+    max: usize,
+    /// `[0, published)` is initialised and visible to readers. Stored
+    /// (`Release`) only by the writer of index `published`, read with
+    /// `Acquire`. Invariant: `published <= claimed`.
+    published: AtomicUsize,
+    /// Elements that fit in committed memory (capped at `max`); only grows,
+    /// stored with `Release` under `res`'s lock after the pages are
+    /// committed. Invariant: `claimed <= committed <= max`.
+    committed: AtomicUsize,
+    /// `[0, claimed)` are owned by writers (published or being written).
+    claimed: CachePadded<AtomicUsize>,
+    /// The address space; the lock serialises commits (readers never take
+    /// it). `None` for zero-sized `T` or a maximum of 0.
+    res: Mutex<Option<Reservation>>,
+    /// Owns `T`s.
+    _marker: PhantomData<T>,
+}
+
+// SAFETY: an AppendVec owns its elements (and reservation) like a `Vec<T>`;
+// sending it sends the `T`s, hence `T: Send`.
+unsafe impl<T: Send> Send for AppendVec<T> {}
+// SAFETY: through `&AppendVec<T>`, any thread can push a `T` (moving it in
+// from that thread: `T: Send`) and get `&T` (sharing it: `T: Sync`). All
+// shared mutable state is atomic or behind the mutex, and slots are written
+// only by the writer that claimed them, before publication.
+unsafe impl<T: Send + Sync> Sync for AppendVec<T> {}
+
+impl<T> AppendVec<T> {
+    const IS_ZST: bool = mem::size_of::<T>() == 0;
+
+    /// An empty vector with the default maximum capacity
+    /// ([`DEFAULT_MAX_BYTES`](crate::reserved::DEFAULT_MAX_BYTES) of address
+    /// space, reserved now; if the OS refuses, halved until it accepts, down
+    /// to one page).
+    ///
+    /// # Panics
+    /// When not even one page of address space can be reserved; see
+    /// [`try_new`](Self::try_new).
+    ///
+    /// # Example
+    /// ```
+    /// use mallocv2_collections::append::AppendVec;
+    ///
+    /// let v = AppendVec::<u64>::new();
+    /// assert!(v.max_capacity() >= 512);
+    /// ```
+    #[track_caller]
+    pub fn new() -> Self {
+        Self::try_new().unwrap_or_else(|e| capacity_panic("AppendVec::new", e))
+    }
+
+    /// Fallible [`new`](Self::new).
+    ///
+    /// # Errors
+    /// [`TryReserveError::AllocError`] when no reservation could be made.
+    ///
+    /// # Example
+    /// ```
+    /// use mallocv2_collections::append::AppendVec;
+    ///
+    /// let v = AppendVec::<u8>::try_new()?;
+    /// assert!(v.is_empty());
+    /// # Ok::<(), mallocv2_collections::TryReserveError>(())
+    /// ```
+    pub fn try_new() -> Result<Self, TryReserveError> {
+        Self::build(reserved::default_max::<T>(), true)
+    }
+
+    /// An empty vector for up to `max_capacity` elements, reserving exactly
+    /// that (rounded up to whole pages) now.
+    ///
+    /// # Panics
+    /// When the reservation fails; see
+    /// [`try_with_max_capacity`](Self::try_with_max_capacity).
+    ///
+    /// # Example
+    /// ```
+    /// use mallocv2_collections::{append::AppendVec, TryReserveError};
+    ///
+    /// let v = AppendVec::with_max_capacity(2);
+    /// v.push('a');
+    /// v.push('b');
+    /// assert_eq!(v.try_push('c'), Err(TryReserveError::Exhausted { max_capacity: 2 }));
+    /// ```
+    #[track_caller]
+    pub fn with_max_capacity(max_capacity: usize) -> Self {
+        Self::try_with_max_capacity(max_capacity)
+            .unwrap_or_else(|e| capacity_panic("AppendVec::with_max_capacity", e))
+    }
+
+    /// Fallible [`with_max_capacity`](Self::with_max_capacity).
+    ///
+    /// # Errors
+    /// [`TryReserveError::CapacityOverflow`] above `isize::MAX` bytes;
+    /// [`TryReserveError::AllocError`] when the OS refuses.
+    ///
+    /// # Example
+    /// ```
+    /// use mallocv2_collections::{append::AppendVec, TryReserveError};
+    ///
+    /// let r = AppendVec::<u32>::try_with_max_capacity(usize::MAX);
+    /// assert_eq!(r.err(), Some(TryReserveError::CapacityOverflow));
+    /// ```
+    pub fn try_with_max_capacity(max_capacity: usize) -> Result<Self, TryReserveError> {
+        Self::build(max_capacity, false)
+    }
+
+    fn build(max: usize, fallback: bool) -> Result<Self, TryReserveError> {
+        let (res, ptr, max) = if Self::IS_ZST || max == 0 {
+            (None, NonNull::dangling(), max)
+        } else {
+            let (res, max) = reserved::reserve_for::<T>(max, 1, fallback)?;
+            let ptr = res.as_ptr().cast();
+            (Some(res), ptr, max)
+        };
+        Ok(AppendVec {
+            ptr,
+            max,
+            published: AtomicUsize::new(0),
+            committed: AtomicUsize::new(if Self::IS_ZST { max } else { 0 }),
+            claimed: CachePadded(AtomicUsize::new(0)),
+            res: Mutex::new(res),
+            _marker: PhantomData,
+        })
+    }
+
+    /// Appends `value` and returns its index. The element is visible to
+    /// [`get`](Self::get) when this returns.
+    ///
+    /// # Panics
+    /// When the vector is at its maximum capacity (the message names it) or
+    /// committing memory fails; see [`try_push`](Self::try_push).
+    ///
+    /// # Example
+    /// ```
+    /// use mallocv2_collections::append::AppendVec;
+    ///
+    /// let v = AppendVec::new();
+    /// assert_eq!(v.push("x"), 0);
+    /// assert_eq!(v.push("y"), 1);
+    /// ```
+    #[inline]
+    #[track_caller]
+    pub fn push(&self, value: T) -> usize {
+        match self.try_push(value) {
+            Ok(i) => i,
+            Err(e) => capacity_panic("AppendVec::push", e),
+        }
+    }
+
+    /// Appends `value` and returns its index, or returns an error (dropping
+    /// `value`); the vector is unchanged then and other writers are not held
+    /// up.
+    ///
+    /// # Errors
+    /// [`TryReserveError::Exhausted`] at the maximum capacity;
+    /// [`TryReserveError::AllocError`] when committing memory fails.
+    ///
+    /// # Example
+    /// ```
+    /// use mallocv2_collections::{append::AppendVec, TryReserveError};
+    ///
+    /// let v = AppendVec::with_max_capacity(1);
+    /// assert_eq!(v.try_push(5), Ok(0));
+    /// assert_eq!(v.try_push(6), Err(TryReserveError::Exhausted { max_capacity: 1 }));
+    /// assert_eq!(v.as_slice(), &[5]);
+    /// ```
+    #[inline]
+    pub fn try_push(&self, value: T) -> Result<usize, TryReserveError> {
+        let i = self.claim()?;
+        // SAFETY: `claim` handed out slot `i` to this call only, and
+        // `i < committed`: the slot is committed memory inside the
+        // reservation, uninitialised, and no reader looks at it before it
+        // is published below.
+        unsafe { self.ptr.as_ptr().add(i).write(value) };
+        self.publish(i);
+        Ok(i)
+    }
+
+    /// Claims the next index, committing more memory first if needed.
+    #[inline]
+    fn claim(&self) -> Result<usize, TryReserveError> {
+        let mut c = self.claimed.0.load(Ordering::Relaxed);
+        loop {
+            // Acquire pairs with the Release store in `commit_more`: the
+            // pages below `committed` are writable for this thread.
+            if c < self.committed.load(Ordering::Acquire) {
+                match self.claimed.0.compare_exchange_weak(
+                    c,
+                    c + 1,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => return Ok(c),
+                    Err(now) => {
+                        c = now;
+                        continue;
+                    }
+                }
+            }
+            self.commit_more(c)?;
+            c = self.claimed.0.load(Ordering::Relaxed);
+        }
+    }
+
+    /// Commits memory so that index `at` fits. Changes nothing on error.
+    #[cold]
+    #[inline(never)]
+    fn commit_more(&self, at: usize) -> Result<(), TryReserveError> {
+        if at >= self.max {
+            return Err(TryReserveError::Exhausted {
+                max_capacity: self.max,
+            });
+        }
+        // A poisoned lock is harmless: nothing panics while it is held
+        // with the reservation in an inconsistent state.
+        let mut guard = self.res.lock().unwrap_or_else(|e| e.into_inner());
+        let committed = self.committed.load(Ordering::Relaxed);
+        if at < committed {
+            return Ok(()); // another writer committed meanwhile
+        }
+        let res = guard.as_mut().ok_or(TryReserveError::Exhausted {
+            max_capacity: self.max,
+        })?;
+        let cap = reserved::commit_for::<T>(res, at + 1, self.max, false)?;
+        debug_assert!(
+            cap > at && cap >= committed,
+            "AppendVec commit: at {at}, cap {cap}, was {committed}"
+        );
+        self.committed.store(cap, Ordering::Release);
+        Ok(())
+    }
+
+    /// Publishes slot `i` once every earlier slot is published.
+    #[inline]
+    fn publish(&self, i: usize) {
+        let mut spins = 0u32;
+        // Acquire: our Release store below must carry the earlier writers'
+        // slot writes along to readers.
+        while self.published.load(Ordering::Acquire) != i {
+            if spins < 100 {
+                spins += 1;
+                hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+        }
+        self.published.store(i + 1, Ordering::Release);
+    }
+
+    /// Number of published elements.
+    ///
+    /// # Example
+    /// ```
+    /// use mallocv2_collections::append::AppendVec;
+    ///
+    /// let v = AppendVec::new();
+    /// v.push(1);
+    /// assert_eq!(v.len(), 1);
+    /// ```
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.published.load(Ordering::Acquire)
+    }
+
+    /// True when no element is published.
+    ///
+    /// # Example
+    /// ```
+    /// use mallocv2_collections::append::AppendVec;
+    ///
+    /// assert!(AppendVec::<u8>::new().is_empty());
+    /// ```
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Elements that fit in committed memory (pushes below it make no
+    /// system call).
+    ///
+    /// # Example
+    /// ```
+    /// use mallocv2_collections::append::AppendVec;
+    ///
+    /// let v = AppendVec::new();
+    /// v.push(0u8);
+    /// assert!(v.capacity() >= 1);
+    /// ```
+    #[inline]
+    pub fn capacity(&self) -> usize {
+        self.committed.load(Ordering::Relaxed)
+    }
+
+    /// The most elements this vector can hold.
+    ///
+    /// # Example
+    /// ```
+    /// use mallocv2_collections::append::AppendVec;
+    ///
+    /// assert_eq!(AppendVec::<u8>::with_max_capacity(7).max_capacity(), 7);
+    /// ```
+    #[inline]
+    pub fn max_capacity(&self) -> usize {
+        self.max
+    }
+
+    /// The published element at `index`, if any.
+    ///
+    /// # Example
+    /// ```
+    /// use mallocv2_collections::append::AppendVec;
+    ///
+    /// let v = AppendVec::new();
+    /// let i = v.push(10);
+    /// assert_eq!(v.get(i), Some(&10));
+    /// assert_eq!(v.get(i + 1), None);
+    /// ```
+    #[inline]
+    pub fn get(&self, index: usize) -> Option<&T> {
+        if index < self.len() {
+            // SAFETY: `index < published` (Acquire): the slot is initialised
+            // and its write happens-before this read; published slots are
+            // never written again while `&self` exists.
+            Some(unsafe { &*self.ptr.as_ptr().add(index) })
+        } else {
+            None
+        }
+    }
+
+    /// The element at `index`, mutably (needs `&mut self`).
+    ///
+    /// # Example
+    /// ```
+    /// use mallocv2_collections::append::AppendVec;
+    ///
+    /// let mut v = AppendVec::new();
+    /// v.push(1);
+    /// *v.get_mut(0).unwrap() = 2;
+    /// assert_eq!(v[0], 2);
+    /// ```
+    #[inline]
+    pub fn get_mut(&mut self, index: usize) -> Option<&mut T> {
+        self.as_mut_slice().get_mut(index)
+    }
+
+    /// The published prefix as a slice: contiguous, and still valid while
+    /// other threads push (it does not grow; call again to see more).
+    ///
+    /// # Example
+    /// ```
+    /// use mallocv2_collections::append::AppendVec;
+    ///
+    /// let v = AppendVec::new();
+    /// v.push(1);
+    /// let s = v.as_slice();
+    /// v.push(2);
+    /// assert_eq!(s, &[1]);
+    /// assert_eq!(v.as_slice(), &[1, 2]);
+    /// ```
+    #[inline]
+    pub fn as_slice(&self) -> &[T] {
+        let len = self.len();
+        // SAFETY: `[0, published)` is initialised, its writes happen-before
+        // the Acquire load above, it is never written or moved while `&self`
+        // exists, and `ptr` is aligned and non-null.
+        unsafe { slice::from_raw_parts(self.ptr.as_ptr(), len) }
+    }
+
+    /// The elements as a mutable slice (needs `&mut self`).
+    ///
+    /// # Example
+    /// ```
+    /// use mallocv2_collections::append::AppendVec;
+    ///
+    /// let mut v = AppendVec::new();
+    /// v.push(2);
+    /// v.push(1);
+    /// v.as_mut_slice().sort();
+    /// assert_eq!(v.as_slice(), &[1, 2]);
+    /// ```
+    #[inline]
+    pub fn as_mut_slice(&mut self) -> &mut [T] {
+        let len = *self.published.get_mut();
+        // SAFETY: as in `as_slice`; `&mut self` excludes every other access.
+        unsafe { slice::from_raw_parts_mut(self.ptr.as_ptr(), len) }
+    }
+
+    /// Iterates over the elements published when it is called.
+    ///
+    /// # Example
+    /// ```
+    /// use mallocv2_collections::append::AppendVec;
+    ///
+    /// let v: AppendVec<_> = (1..=3).collect();
+    /// assert_eq!(v.iter().sum::<i32>(), 6);
+    /// ```
+    #[inline]
+    pub fn iter(&self) -> slice::Iter<'_, T> {
+        self.as_slice().iter()
+    }
+
+    /// Converts into a [`ReservedVec`] without copying: same reservation,
+    /// same addresses, same maximum capacity.
+    ///
+    /// # Example
+    /// ```
+    /// use mallocv2_collections::append::AppendVec;
+    ///
+    /// let v = AppendVec::new();
+    /// v.push(1);
+    /// let p = v.as_slice().as_ptr();
+    /// let mut r = v.into_reserved();
+    /// r.push(2);
+    /// assert_eq!(r.as_ptr(), p);
+    /// assert_eq!(r, [1, 2]);
+    /// ```
+    pub fn into_reserved(self) -> ReservedVec<T> {
+        let mut me = mem::ManuallyDrop::new(self);
+        let len = *me.published.get_mut();
+        let cap = *me.committed.get_mut();
+        let claimed = *me.claimed.0.get_mut();
+        debug_assert!(
+            len == claimed && len <= cap && cap <= me.max,
+            "AppendVec: published {len}, claimed {claimed}, committed {cap}, max {}",
+            me.max
+        );
+        let res = me.res.get_mut().unwrap_or_else(|e| e.into_inner()).take();
+        let (ptr, max) = (me.ptr, me.max);
+        // SAFETY: the mutex (now holding `None`) is dropped here, without
+        // touching the elements or the reservation taken out above.
+        unsafe { ptr::drop_in_place(&mut me.res) };
+        // SAFETY: the parts describe this vector's storage: `res` holds
+        // `max` elements at `ptr`, `cap` of them committed, the first `len`
+        // initialised; ownership passes to the new vector (`me` is never
+        // dropped).
+        unsafe { ReservedVec::from_parts(res, ptr, len, cap, max) }
+    }
+
+    /// Moves the elements into a std `Vec` (one copy); see
+    /// [`into_reserved`](Self::into_reserved) for a copy-free conversion.
+    ///
+    /// # Example
+    /// ```
+    /// use mallocv2_collections::append::AppendVec;
+    ///
+    /// let v = AppendVec::new();
+    /// v.push('a');
+    /// assert_eq!(v.into_vec(), vec!['a']);
+    /// ```
+    pub fn into_vec(self) -> std::vec::Vec<T> {
+        self.into_reserved().into()
+    }
+}
+
+impl<T> Drop for AppendVec<T> {
+    fn drop(&mut self) {
+        debug_assert!(
+            *self.published.get_mut() == *self.claimed.0.get_mut(),
+            "AppendVec dropped with published {} != claimed {}",
+            self.published.get_mut(),
+            self.claimed.0.get_mut()
+        );
+        let s: *mut [T] = self.as_mut_slice();
+        // SAFETY: exactly the published elements are initialised; each is
+        // dropped once. The reservation is released by its own `Drop`.
+        unsafe { ptr::drop_in_place(s) };
+    }
+}
+
+impl<T> Default for AppendVec<T> {
+    /// [`AppendVec::new`].
+    #[track_caller]
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for AppendVec<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_slice(), f)
+    }
+}
+
+impl<T: Clone> Clone for AppendVec<T> {
+    /// A new vector (same maximum capacity) with clones of the published
+    /// elements.
+    #[track_caller]
+    fn clone(&self) -> Self {
+        let v = Self::with_max_capacity(self.max);
+        for x in self.iter() {
+            v.push(x.clone());
+        }
+        v
+    }
+}
+
+impl<T: PartialEq<U>, U> PartialEq<AppendVec<U>> for AppendVec<T> {
+    fn eq(&self, other: &AppendVec<U>) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl<T: Eq> Eq for AppendVec<T> {}
+
+impl<T> Index<usize> for AppendVec<T> {
+    type Output = T;
+    /// # Panics
+    /// When `index >= len()`.
+    #[track_caller]
+    fn index(&self, index: usize) -> &T {
+        match self.get(index) {
+            Some(x) => x,
+            None => panic!(
+                "index out of bounds: the len is {} but the index is {index}",
+                self.len()
+            ),
+        }
+    }
+}
+
+impl<T> FromIterator<T> for AppendVec<T> {
+    /// Collects into a vector with the default maximum capacity.
+    ///
+    /// # Panics
+    /// When the items exceed it.
+    #[track_caller]
+    fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
+        let v = Self::new();
+        for x in iter {
+            v.push(x);
+        }
+        v
+    }
+}
+
+impl<T> Extend<T> for AppendVec<T> {
+    #[track_caller]
+    fn extend<I: IntoIterator<Item = T>>(&mut self, iter: I) {
+        for x in iter {
+            self.push(x);
+        }
+    }
+}
+
+impl<T> From<ReservedVec<T>> for AppendVec<T> {
+    /// Takes over the vector's reservation without copying (reserving it
+    /// first if the vector never grew).
+    ///
+    /// # Panics
+    /// When that first reservation fails.
+    #[track_caller]
+    fn from(mut v: ReservedVec<T>) -> Self {
+        if let Err(e) = v.ensure_reserved() {
+            capacity_panic("AppendVec::from", e)
+        }
+        let (res, ptr, len, cap, max) = v.into_parts();
+        AppendVec {
+            ptr,
+            max,
+            published: AtomicUsize::new(len),
+            committed: AtomicUsize::new(cap),
+            claimed: CachePadded(AtomicUsize::new(len)),
+            res: Mutex::new(res),
+            _marker: PhantomData,
+        }
+    }
+}
+
+impl<T> From<AppendVec<T>> for ReservedVec<T> {
+    /// [`AppendVec::into_reserved`].
+    fn from(v: AppendVec<T>) -> Self {
+        v.into_reserved()
+    }
+}
+
+impl<T> IntoIterator for AppendVec<T> {
+    type Item = T;
+    type IntoIter = reserved::IntoIter<T>;
+    fn into_iter(self) -> reserved::IntoIter<T> {
+        self.into_reserved().into_iter()
+    }
+}
+
+impl<'a, T> IntoIterator for &'a AppendVec<T> {
+    type Item = &'a T;
+    type IntoIter = slice::Iter<'a, T>;
+    fn into_iter(self) -> slice::Iter<'a, T> {
+        self.iter()
+    }
+}
+
+#[cfg(feature = "serde")]
+mod serde_impls {
+    use serde::de::{Deserialize, Deserializer};
+    use serde::ser::{Serialize, Serializer};
+
+    use super::AppendVec;
+    use crate::reserved::ReservedVec;
+
+    impl<T: Serialize> Serialize for AppendVec<T> {
+        /// Serializes the published prefix as a sequence.
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_seq(self.iter())
+        }
+    }
+
+    impl<'de, T: Deserialize<'de>> Deserialize<'de> for AppendVec<T> {
+        /// Deserializes a sequence (default maximum capacity).
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            ReservedVec::deserialize(d).map(AppendVec::from)
+        }
+    }
+}

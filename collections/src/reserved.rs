@@ -413,6 +413,20 @@ impl<T> ReservedVec<T> {
         v
     }
 
+    /// Reserves the address space now if it is not reserved yet (for a
+    /// vector made by `new` that never grew), so that `ptr` is final.
+    pub(crate) fn ensure_reserved(&mut self) -> Result<(), TryReserveError> {
+        if Self::IS_ZST || self.res.is_some() || self.max == 0 {
+            return Ok(());
+        }
+        let (res, max) = reserve_for::<T>(self.max, self.len.max(1), true)?;
+        self.ptr = res.as_ptr().cast();
+        self.max = max;
+        self.res = Some(res);
+        self.debug_check();
+        Ok(())
+    }
+
     /// Takes the parts apart without dropping anything: `(reservation, ptr,
     /// len, cap, max)`.
     pub(crate) fn into_parts(self) -> (Option<Reservation>, NonNull<T>, usize, usize, usize) {
