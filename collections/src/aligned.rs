@@ -161,7 +161,11 @@ impl<T, const ALIGN: usize, A: ResizeInPlace> AlignedVec<T, ALIGN, A> {
     /// As [`Vec::with_capacity`].
     #[inline]
     pub fn with_capacity_in(capacity: usize, alloc: A) -> Self {
-        unwrap_reserve(Self::with_capacity_impl(capacity, alloc, Fallibility::Infallible))
+        unwrap_reserve(Self::with_capacity_impl(
+            capacity,
+            alloc,
+            Fallibility::Infallible,
+        ))
     }
 
     /// Like [`with_capacity_in`](Self::with_capacity_in), returning an
@@ -218,7 +222,10 @@ impl<T, const ALIGN: usize, A: ResizeInPlace> AlignedVec<T, ALIGN, A> {
     #[inline]
     pub fn as_aligned_mut_ptr(&mut self) -> *mut T {
         let p = self.inner.as_mut_ptr();
-        debug_assert!(p as usize % ALIGN == 0, "buffer {p:p} not aligned to {ALIGN}");
+        debug_assert!(
+            p as usize % ALIGN == 0,
+            "buffer {p:p} not aligned to {ALIGN}"
+        );
         p
     }
 
@@ -264,8 +271,7 @@ impl<T, const ALIGN: usize, A: ResizeInPlace> AlignedVec<T, ALIGN, A> {
         let full = self.len() / N;
         let (head, tail) = self.split_at_mut(full * N);
         // SAFETY: as in `as_chunks`, with the exclusive borrow of `head`.
-        let chunks =
-            unsafe { slice::from_raw_parts_mut(head.as_mut_ptr().cast::<[T; N]>(), full) };
+        let chunks = unsafe { slice::from_raw_parts_mut(head.as_mut_ptr().cast::<[T; N]>(), full) };
         (chunks, tail)
     }
 
@@ -1012,9 +1018,7 @@ impl<'a, T, const ALIGN: usize, A: ResizeInPlace> IntoIterator for &'a AlignedVe
     }
 }
 
-impl<'a, T, const ALIGN: usize, A: ResizeInPlace> IntoIterator
-    for &'a mut AlignedVec<T, ALIGN, A>
-{
+impl<'a, T, const ALIGN: usize, A: ResizeInPlace> IntoIterator for &'a mut AlignedVec<T, ALIGN, A> {
     type Item = &'a mut T;
     type IntoIter = slice::IterMut<'a, T>;
     fn into_iter(self) -> slice::IterMut<'a, T> {
@@ -1046,8 +1050,8 @@ mod serde_impls {
         }
     }
 
-    impl<'de, T: Deserialize<'de>, const ALIGN: usize, A: ResizeInPlace + Default>
-        Deserialize<'de> for AlignedVec<T, ALIGN, A>
+    impl<'de, T: Deserialize<'de>, const ALIGN: usize, A: ResizeInPlace + Default> Deserialize<'de>
+        for AlignedVec<T, ALIGN, A>
     {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
             // Read into an aligned vector directly: deserialise as a plain

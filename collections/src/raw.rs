@@ -217,9 +217,10 @@ impl<A: ResizeInPlace> RawBuf<A> {
             return Err(fallibility.fail(TryReserveError::CapacityOverflow));
         };
         let block = match self.current_layout() {
-            None => self.alloc.allocate(new_layout).map_err(|_| Error::OutOfMemory {
-                layout: new_layout,
-            }),
+            None => self
+                .alloc
+                .allocate(new_layout)
+                .map_err(|_| Error::OutOfMemory { layout: new_layout }),
             // SAFETY: (1) `self.ptr` is a live block of `self.alloc` fitting
             // `old` (field invariants); (2) `new_bytes > cap_bytes >=
             // live_bytes`; (3) on success we replace `self.ptr` and never use

@@ -690,8 +690,14 @@ impl<A: ResizeInPlace> String<A> {
     #[track_caller]
     pub fn drain<R: RangeBounds<usize>>(&mut self, range: R) -> Drain<'_, A> {
         let Range { start, end } = slice_range(range, self.len());
-        assert!(self.is_char_boundary(start), "drain start {start} is not a char boundary");
-        assert!(self.is_char_boundary(end), "drain end {end} is not a char boundary");
+        assert!(
+            self.is_char_boundary(start),
+            "drain start {start} is not a char boundary"
+        );
+        assert!(
+            self.is_char_boundary(end),
+            "drain end {end} is not a char boundary"
+        );
         let string: *mut String<A> = self;
         // SAFETY: `string` comes from `&mut self`, which the drain borrows
         // for its lifetime; the bytes are not changed until it drops.

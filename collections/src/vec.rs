@@ -258,12 +258,7 @@ impl<T, A: ResizeInPlace> Vec<T, A> {
     /// As [`Vec::try_with_capacity`].
     #[inline]
     pub fn try_with_capacity_in(capacity: usize, alloc: A) -> Result<Self, TryReserveError> {
-        Self::with_capacity_aligned_in(
-            capacity,
-            mem::align_of::<T>(),
-            alloc,
-            Fallibility::Fallible,
-        )
+        Self::with_capacity_aligned_in(capacity, mem::align_of::<T>(), alloc, Fallibility::Fallible)
     }
 
     /// A vector with room for `capacity` elements, its buffer aligned to
@@ -898,7 +893,10 @@ impl<T, A: ResizeInPlace> Vec<T, A> {
         A: Clone,
     {
         if at > self.len {
-            panic!("`at` split index (is {at}) should be <= len (is {})", self.len);
+            panic!(
+                "`at` split index (is {at}) should be <= len (is {})",
+                self.len
+            );
         }
         let n = self.len - at;
         let mut other = unwrap_reserve(Self::with_capacity_aligned_in(
@@ -1021,7 +1019,11 @@ impl<T, A: ResizeInPlace> Vec<T, A> {
                     // `processed`, inside the buffer, and distinct from it.
                     unsafe {
                         let p = g.v.as_mut_ptr();
-                        ptr::copy_nonoverlapping(p.add(g.processed), p.add(g.processed - g.deleted), 1);
+                        ptr::copy_nonoverlapping(
+                            p.add(g.processed),
+                            p.add(g.processed - g.deleted),
+                            1,
+                        );
                     }
                 }
                 g.processed += 1;
@@ -1610,7 +1612,14 @@ impl<T, A: ResizeInPlace> Iterator for IntoIter<T, A> {
         self.start += 1;
         // SAFETY: slot `start - 1` is live and now outside `start..end`, so
         // it is read once.
-        Some(unsafe { self.buf.ptr().as_ptr().cast::<T>().add(self.start - 1).read() })
+        Some(unsafe {
+            self.buf
+                .ptr()
+                .as_ptr()
+                .cast::<T>()
+                .add(self.start - 1)
+                .read()
+        })
     }
 
     #[inline]
@@ -1846,7 +1855,10 @@ mod tests {
             v.push(());
         }
         assert_eq!(v.len(), 10);
-        assert_eq!(v.try_reserve(usize::MAX), Err(TryReserveError::CapacityOverflow));
+        assert_eq!(
+            v.try_reserve(usize::MAX),
+            Err(TryReserveError::CapacityOverflow)
+        );
         assert_eq!(v.into_iter().count(), 10);
     }
 }
