@@ -87,14 +87,18 @@ unsafe fn set(ptr: NonNull<u8>, reserved: usize, committed: usize) {
     };
 }
 
-/// The reservation size for a block of `size` bytes given the caller's hint.
+/// The reservation size for a block of `size` bytes (a page multiple) given
+/// the caller's hint. Never less than `size`: the tail is capped, the block
+/// is not (an absurd size then fails in the OS call, not in an assertion).
 pub(crate) fn reserve_for(size: usize, hint: usize) -> usize {
     let page = os::page_size();
     let default = size
         .saturating_mul(DEFAULT_RESERVE_MULTIPLE)
         .min(size.saturating_add(MAX_DEFAULT_TAIL));
     let want = if hint == 0 { default } else { hint.max(size) };
-    round_up(want.min(isize::MAX as usize / 2), page).unwrap_or(usize::MAX / 4)
+    round_up(want.min(isize::MAX as usize / 2), page)
+        .unwrap_or(usize::MAX / 4)
+        .max(size)
 }
 
 /// Reserves a fresh span: `reserved` bytes (page multiple) for the block,
