@@ -8,9 +8,11 @@
 //! [`HashSet`] are therefore `#[repr(transparent)]` newtypes around
 //! [`hashbrown::HashMap`] / [`hashbrown::HashSet`] that
 //!
-//! - add the std constructors for every allocator that is `Default`
-//!   (`new`, `with_capacity`, `with_hasher`, `with_capacity_and_hasher`)
-//!   plus the `*_in` forms;
+//! - add std's constructors for the [`Heap`] (`new`, `with_capacity`,
+//!   `with_hasher`, `with_capacity_and_hasher`; like std's, they fix the
+//!   defaulted parameters so `HashMap::new()` needs no annotation) plus the
+//!   `*_in` forms for any allocator (`Default` also works for any
+//!   `A: Default`);
 //! - `Deref`/`DerefMut` to the hashbrown type, so **every** hashbrown method
 //!   (the full entry API, `entry_ref`, raw entries, `extract_if`,
 //!   `get_many_mut`, ...) is available unchanged;
@@ -93,7 +95,7 @@ pub struct HashMap<K, V, S = DefaultHashBuilder, A: Allocator = Heap>(
     pub hashbrown::HashMap<K, V, S, A>,
 );
 
-impl<K, V, S: Default, A: Allocator + Default> HashMap<K, V, S, A> {
+impl<K, V> HashMap<K, V> {
     /// An empty map; allocates nothing until the first insert.
     ///
     /// ```
@@ -104,8 +106,8 @@ impl<K, V, S: Default, A: Allocator + Default> HashMap<K, V, S, A> {
     #[inline]
     pub fn new() -> Self {
         Self(hashbrown::HashMap::with_hasher_in(
-            S::default(),
-            A::default(),
+            DefaultHashBuilder::default(),
+            Heap,
         ))
     }
 
@@ -125,13 +127,13 @@ impl<K, V, S: Default, A: Allocator + Default> HashMap<K, V, S, A> {
     pub fn with_capacity(capacity: usize) -> Self {
         Self(hashbrown::HashMap::with_capacity_and_hasher_in(
             capacity,
-            S::default(),
-            A::default(),
+            DefaultHashBuilder::default(),
+            Heap,
         ))
     }
 }
 
-impl<K, V, S, A: Allocator + Default> HashMap<K, V, S, A> {
+impl<K, V, S> HashMap<K, V, S> {
     /// An empty map using `hasher`.
     ///
     /// ```
@@ -141,7 +143,7 @@ impl<K, V, S, A: Allocator + Default> HashMap<K, V, S, A> {
     /// ```
     #[inline]
     pub fn with_hasher(hasher: S) -> Self {
-        Self(hashbrown::HashMap::with_hasher_in(hasher, A::default()))
+        Self(hashbrown::HashMap::with_hasher_in(hasher, Heap))
     }
 
     /// An empty map with room for `capacity` entries, using `hasher`.
@@ -157,24 +159,25 @@ impl<K, V, S, A: Allocator + Default> HashMap<K, V, S, A> {
     #[inline]
     pub fn with_capacity_and_hasher(capacity: usize, hasher: S) -> Self {
         Self(hashbrown::HashMap::with_capacity_and_hasher_in(
-            capacity,
-            hasher,
-            A::default(),
+            capacity, hasher, Heap,
         ))
     }
 }
 
-impl<K, V, S: Default, A: Allocator> HashMap<K, V, S, A> {
+impl<K, V, A: Allocator> HashMap<K, V, DefaultHashBuilder, A> {
     /// An empty map in `alloc`.
     ///
     /// ```
     /// use mallocv2_collections::hash::HashMap;
-    /// let m: HashMap<u8, u8, _, _> = HashMap::<u8, u8>::new_in(mallocv2::Heap);
+    /// let m: HashMap<u8, u8> = HashMap::new_in(mallocv2::Heap);
     /// assert!(m.is_empty());
     /// ```
     #[inline]
     pub fn new_in(alloc: A) -> Self {
-        Self(hashbrown::HashMap::with_hasher_in(S::default(), alloc))
+        Self(hashbrown::HashMap::with_hasher_in(
+            DefaultHashBuilder::default(),
+            alloc,
+        ))
     }
 
     /// An empty map in `alloc` with room for `capacity` entries.
@@ -191,7 +194,7 @@ impl<K, V, S: Default, A: Allocator> HashMap<K, V, S, A> {
     pub fn with_capacity_in(capacity: usize, alloc: A) -> Self {
         Self(hashbrown::HashMap::with_capacity_and_hasher_in(
             capacity,
-            S::default(),
+            DefaultHashBuilder::default(),
             alloc,
         ))
     }
@@ -494,7 +497,7 @@ pub struct HashSet<T, S = DefaultHashBuilder, A: Allocator = Heap>(
     pub hashbrown::HashSet<T, S, A>,
 );
 
-impl<T, S: Default, A: Allocator + Default> HashSet<T, S, A> {
+impl<T> HashSet<T> {
     /// An empty set; allocates nothing until the first insert.
     ///
     /// ```
@@ -504,8 +507,8 @@ impl<T, S: Default, A: Allocator + Default> HashSet<T, S, A> {
     #[inline]
     pub fn new() -> Self {
         Self(hashbrown::HashSet::with_hasher_in(
-            S::default(),
-            A::default(),
+            DefaultHashBuilder::default(),
+            Heap,
         ))
     }
 
@@ -523,13 +526,13 @@ impl<T, S: Default, A: Allocator + Default> HashSet<T, S, A> {
     pub fn with_capacity(capacity: usize) -> Self {
         Self(hashbrown::HashSet::with_capacity_and_hasher_in(
             capacity,
-            S::default(),
-            A::default(),
+            DefaultHashBuilder::default(),
+            Heap,
         ))
     }
 }
 
-impl<T, S, A: Allocator + Default> HashSet<T, S, A> {
+impl<T, S> HashSet<T, S> {
     /// An empty set using `hasher`.
     ///
     /// ```
@@ -539,7 +542,7 @@ impl<T, S, A: Allocator + Default> HashSet<T, S, A> {
     /// ```
     #[inline]
     pub fn with_hasher(hasher: S) -> Self {
-        Self(hashbrown::HashSet::with_hasher_in(hasher, A::default()))
+        Self(hashbrown::HashSet::with_hasher_in(hasher, Heap))
     }
 
     /// An empty set with room for `capacity` elements, using `hasher`.
@@ -555,14 +558,12 @@ impl<T, S, A: Allocator + Default> HashSet<T, S, A> {
     #[inline]
     pub fn with_capacity_and_hasher(capacity: usize, hasher: S) -> Self {
         Self(hashbrown::HashSet::with_capacity_and_hasher_in(
-            capacity,
-            hasher,
-            A::default(),
+            capacity, hasher, Heap,
         ))
     }
 }
 
-impl<T, S: Default, A: Allocator> HashSet<T, S, A> {
+impl<T, A: Allocator> HashSet<T, DefaultHashBuilder, A> {
     /// An empty set in `alloc`.
     ///
     /// ```
@@ -572,7 +573,10 @@ impl<T, S: Default, A: Allocator> HashSet<T, S, A> {
     /// ```
     #[inline]
     pub fn new_in(alloc: A) -> Self {
-        Self(hashbrown::HashSet::with_hasher_in(S::default(), alloc))
+        Self(hashbrown::HashSet::with_hasher_in(
+            DefaultHashBuilder::default(),
+            alloc,
+        ))
     }
 
     /// An empty set in `alloc` with room for `capacity` elements.
@@ -589,7 +593,7 @@ impl<T, S: Default, A: Allocator> HashSet<T, S, A> {
     pub fn with_capacity_in(capacity: usize, alloc: A) -> Self {
         Self(hashbrown::HashSet::with_capacity_and_hasher_in(
             capacity,
-            S::default(),
+            DefaultHashBuilder::default(),
             alloc,
         ))
     }
