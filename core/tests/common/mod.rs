@@ -3,9 +3,10 @@
 //!
 //! A cookie pattern is derived from a per-block seed (fixed when the block is
 //! first filled, so it stays valid after the block moves) and the byte
-//! offset. Large blocks are filled and checked sparsely (a few bytes per
-//! 64 KiB, or per MiB above 64 MiB) so that tests on gigabyte blocks keep a
-//! small resident set.
+//! offset. Blocks above 16 KiB are filled and checked sparsely (64 bytes per
+//! page, per 64 KiB above 256 KiB, per MiB above 64 MiB) so that tests stay
+//! fast in debug builds and tests on gigabyte blocks keep a small resident
+//! set.
 
 #![allow(dead_code, reason = "each test binary uses a different subset")]
 
@@ -77,16 +78,22 @@ pub fn cookie(seed: u64, i: usize) -> u8 {
 }
 
 /// Blocks up to this size are filled and checked densely.
-const DENSE: usize = 256 << 10;
+const DENSE: usize = 16 << 10;
 
 /// The byte ranges of a block of `len` bytes that carry cookies: all of a
-/// small block; for a large one the first and last 4 KiB plus 64 bytes every
-/// 64 KiB (every MiB above 64 MiB).
+/// small block; for a larger one the first and last 4 KiB plus 64 bytes
+/// every page (every 64 KiB above 256 KiB, every MiB above 64 MiB).
 pub fn cookie_ranges(len: usize) -> Vec<(usize, usize)> {
     if len <= DENSE {
         return vec![(0, len)];
     }
-    let stride = if len > (64 << 20) { 1 << 20 } else { 64 << 10 };
+    let stride = if len > (64 << 20) {
+        1 << 20
+    } else if len > (256 << 10) {
+        64 << 10
+    } else {
+        4096
+    };
     let mut v = vec![(0, 4096)];
     let mut at = stride;
     while at + 64 <= len - 4096 {
@@ -141,7 +148,7 @@ pub unsafe fn check(p: NonNull<u8>, filled: usize, limit: usize, seed: u64, what
 }
 
 /// Checks that `[from, to)` of the block reads as zero (sparsely above
-/// 256 KiB of range, like the cookies); panics with the first non-zero byte.
+/// 16 KiB of range, like the cookies); panics with the first non-zero byte.
 ///
 /// # Safety
 /// `p` is valid for reads of `to` bytes.
