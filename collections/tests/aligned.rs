@@ -344,7 +344,8 @@ fn traits() {
     assert_eq!(a, [1, 2, 3]);
     assert_eq!(a, vec![1, 2, 3]);
     assert_eq!(a, mallocv2_collections::vec::Vec::from([1, 2, 3]));
-    assert!(a < AlignedVec::from([1, 2, 4]));
+    let hi: AlignedVec<u8, 64> = AlignedVec::from([1, 2, 4]);
+    assert!(a < hi);
     assert_eq!(format!("{a:?}"), "[1, 2, 3]");
     assert_eq!(a[1..], [2, 3]);
     let mut c = a.clone();

@@ -181,7 +181,7 @@ fn differential() {
 
 #[test]
 fn utf8_conversions() {
-    let ok = String::from_utf8(Vec::from(&"héllo"[..].as_bytes()[..])).unwrap();
+    let ok = String::from_utf8(Vec::from("héllo".as_bytes())).unwrap();
     assert_eq!(ok, "héllo");
     let bad = Vec::from(&b"ab\xffcd\xe2\x82"[..]);
     let e = String::from_utf8(bad).unwrap_err();
@@ -296,7 +296,8 @@ fn traits_and_conversions() {
     assert_eq!(std::string::String::from(s.clone()), std_s);
     assert_eq!(String::from_std(std_s.clone()).into_std(), std_s);
     assert_eq!(String::from('x'), "x");
-    assert!(String::from("a") < String::from("b"));
+    let (lo, hi) = (String::from("a"), String::from("b"));
+    assert!(lo < hi);
     assert_eq!(
         String::from("a").cmp(&String::from("a")),
         std::cmp::Ordering::Equal

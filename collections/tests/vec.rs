@@ -969,7 +969,8 @@ fn traits_and_conversions() {
     assert_eq!(Vec::from(s.clone()), v);
     assert_eq!(std::vec::Vec::from(v.clone()), s);
     assert_eq!(Vec::from_std(s.clone()).into_std(), s);
-    assert!(Vec::from([1, 2]) < Vec::from([1, 3]));
+    let (lo, hi) = (Vec::from([1, 2]), Vec::from([1, 3]));
+    assert!(lo < hi);
     assert_eq!(
         Vec::from([1, 2]).cmp(&Vec::from([1, 2])),
         std::cmp::Ordering::Equal
