@@ -13,7 +13,7 @@
 //! - `as_ptr()` is a multiple of `ALIGN` at all times (also when empty:
 //!   the dangling pointer is `ALIGN` itself).
 //! - Growth follows the protocol of
-//!   [`ResizeInPlace::grow_live`](mallocv2::ResizeInPlace::grow_live) with
+//!   [`ResizeInPlace::grow_live`] with
 //!   `Layout(capacity bytes, ALIGN)`: in place, else a copy-free move (page
 //!   remap), else allocate + copy only the live elements + free. std's
 //!   `Vec` of an over-aligned type, by contrast, copies the whole buffer
@@ -23,7 +23,7 @@
 //! - Shrinking keeps the alignment too (in place, or a move to a smaller
 //!   block of the same alignment).
 //! - Element access, `push` and `pop` cost what they cost in
-//!   [`Vec`](crate::vec::Vec), which this type wraps (with the larger
+//!   [`Vec`], which this type wraps (with the larger
 //!   alignment), so every `Vec` method behaves the same here.
 //!
 //! `ALIGN` must be a power of two and at least `align_of::<T>()`; this is

@@ -1,7 +1,7 @@
 //! The raw buffer under [`Vec`](crate::vec::Vec), [`String`](crate::string::String)
 //! and [`AlignedVec`](crate::aligned::AlignedVec): a block of bytes with an
 //! alignment, grown by the protocol of
-//! [`ResizeInPlace::grow_live`](mallocv2::ResizeInPlace::grow_live).
+//! [`ResizeInPlace::grow_live`].
 //!
 //! It knows nothing of the element type (the typed wrappers own `len`,
 //! element drops and the element size), so one copy of the growth code
