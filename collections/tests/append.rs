@@ -52,9 +52,10 @@ fn stress_pushers_and_readers() {
     let done = AtomicBool::new(false);
     let reads = AtomicUsize::new(0);
     std::thread::scope(|s| {
+        let mut pushers = Vec::new();
         for t in 0..PUSHERS {
             let (v, barrier) = (&v, &barrier);
-            s.spawn(move || {
+            pushers.push(s.spawn(move || {
                 barrier.wait();
                 for i in 0..PER {
                     let x = Item::new(t * PER + i);
@@ -62,7 +63,7 @@ fn stress_pushers_and_readers() {
                     // Visible as soon as push returns.
                     assert_eq!(v.get(idx), Some(&x));
                 }
-            });
+            }));
         }
         for _ in 0..2 {
             let (v, barrier, done, reads) = (&v, &barrier, &done, &reads);
@@ -95,10 +96,10 @@ fn stress_pushers_and_readers() {
                 }
             });
         }
-        // Wait for the pushers (scoped threads are joined at the end; this
-        // loop just decides when the readers may stop).
-        while v.len() < (PUSHERS * PER) as usize {
-            std::thread::yield_now();
+        // Let the readers stop once every pusher has finished (or
+        // panicked: the scope then reports it).
+        while !pushers.iter().all(|h| h.is_finished()) {
+            std::thread::sleep(std::time::Duration::from_millis(1));
         }
         done.store(true, Ordering::Release);
     });
@@ -338,7 +339,10 @@ fn boundaries() {
         Err(TryReserveError::AllocError { .. })
     ));
     let empty = AppendVec::<u8>::with_max_capacity(0);
-    assert_eq!(empty.try_push(1), Err(TryReserveError::Exhausted { max_capacity: 0 }));
+    assert_eq!(
+        empty.try_push(1),
+        Err(TryReserveError::Exhausted { max_capacity: 0 })
+    );
     assert_eq!(AppendVec::<u8>::new().max_capacity(), DEFAULT_MAX_BYTES);
 }
 
@@ -382,7 +386,10 @@ fn failed_commit_keeps_every_element() {
     fault::fail_nth(OsOp::Commit, 1);
     let r = v.try_push(99);
     fault::clear();
-    assert!(matches!(r, Err(TryReserveError::AllocError { .. })), "{r:?}");
+    assert!(
+        matches!(r, Err(TryReserveError::AllocError { .. })),
+        "{r:?}"
+    );
     assert_eq!(v.len(), cap);
     assert!(v.iter().copied().eq(0..cap as u64));
     // Nothing was claimed by the failed push: the next one gets index cap.
@@ -414,7 +421,12 @@ fn rlimit_as_child() {
     if std::env::var_os(CHILD_ENV).is_none() {
         let out = std::process::Command::new(std::env::current_exe().unwrap())
             .env(CHILD_ENV, "1")
-            .args(["--exact", "rlimit_as_child", "--nocapture", "--test-threads=1"])
+            .args([
+                "--exact",
+                "rlimit_as_child",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .output()
             .unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
