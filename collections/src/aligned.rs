@@ -1054,14 +1054,13 @@ mod serde_impls {
         for AlignedVec<T, ALIGN, A>
     {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            // Read into an aligned vector directly: deserialise as a plain
-            // `Vec` and move the elements over (one bitwise copy).
-            let v = Vec::<T, A>::deserialize(d)?;
-            let mut out = Self::new_in(A::default());
-            out.try_reserve_exact(v.len())
-                .map_err(serde::de::Error::custom)?;
-            out.extend(v);
-            Ok(out)
+            #[allow(clippy::let_unit_value)]
+            let () = const { Self::VALID_ALIGN };
+            // Straight into a buffer of this alignment.
+            let v = Vec::new_aligned_in(A::default(), ALIGN);
+            Ok(AlignedVec {
+                inner: crate::vec::serde_impls::deserialize_into(d, v)?,
+            })
         }
     }
 }

@@ -1784,7 +1784,7 @@ impl<T, A: ResizeInPlace> Drop for Drain<'_, T, A> {
 }
 
 #[cfg(feature = "serde")]
-mod serde_impls {
+pub(crate) mod serde_impls {
     use super::*;
     use serde::de::{Deserialize, Deserializer, SeqAccess, Visitor};
     use serde::ser::{Serialize, Serializer};
@@ -1795,10 +1795,10 @@ mod serde_impls {
         }
     }
 
-    /// Reads a sequence into a `Vec`.
-    struct VecVisitor<T, A>(PhantomData<(T, A)>);
+    /// Reads a sequence into the (empty) `Vec` it holds.
+    struct VecVisitor<T, A: ResizeInPlace>(Vec<T, A>);
 
-    impl<'de, T: Deserialize<'de>, A: ResizeInPlace + Default> Visitor<'de> for VecVisitor<T, A> {
+    impl<'de, T: Deserialize<'de>, A: ResizeInPlace> Visitor<'de> for VecVisitor<T, A> {
         type Value = Vec<T, A>;
 
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -1806,7 +1806,7 @@ mod serde_impls {
         }
 
         fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Self::Value, S::Error> {
-            let mut v = Vec::new_in(A::default());
+            let mut v = self.0;
             // Trust the hint only up to 1 MiB: it comes from the input.
             let cap = (1usize << 20) / mem::size_of::<T>().max(1);
             v.try_reserve(seq.size_hint().unwrap_or(0).min(cap))
@@ -1820,8 +1820,22 @@ mod serde_impls {
 
     impl<'de, T: Deserialize<'de>, A: ResizeInPlace + Default> Deserialize<'de> for Vec<T, A> {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            d.deserialize_seq(VecVisitor(PhantomData))
+            deserialize_into(d, Vec::new_in(A::default()))
         }
+    }
+
+    /// Deserialises a sequence into `v` (empty), keeping its buffer
+    /// alignment: shared with `AlignedVec`.
+    pub(crate) fn deserialize_into<
+        'de,
+        D: Deserializer<'de>,
+        T: Deserialize<'de>,
+        A: ResizeInPlace,
+    >(
+        d: D,
+        v: Vec<T, A>,
+    ) -> Result<Vec<T, A>, D::Error> {
+        d.deserialize_seq(VecVisitor(v))
     }
 }
 
