@@ -284,10 +284,8 @@ fn absurd_sizes_and_alignments_are_errors() {
             }
         }
         // SAFETY: live block fitting `l`.
-        assert_eq!(
-            unsafe { Heap.try_grow_in_place(p, l, usize::MAX) },
-            Err(Error::CapacityOverflow)
-        );
+        let r = unsafe { Heap.try_grow_in_place(p, l, usize::MAX) };
+        assert_eq!(r, Err(Error::CapacityOverflow));
         // SAFETY: every failure left the block as it was.
         unsafe { check(p, size, size, 6, "after absurd resizes") };
         free(p, l);
