@@ -43,13 +43,19 @@ use core::mem;
 use core::ops::Index;
 use core::ptr::{self, NonNull};
 use core::slice;
-use core::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use core::sync::atomic::{fence, AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex};
+use std::time::Duration;
 
 use mallocv2::Reservation;
 
 use crate::error::TryReserveError;
 use crate::reserved::{self, capacity_panic, ReservedVec};
+
+/// Busy-wait rounds before a writer waiting to publish yields its time slice.
+const SPINS: u32 = 64;
+/// Yields before it blocks on the condition variable.
+const YIELDS: u32 = 8;
 
 /// Keeps the writers' claim counter off the readers' cache line.
 #[repr(align(128))]
@@ -138,6 +144,12 @@ pub struct AppendVec<T> {
     /// The address space; the lock serialises commits (readers never take
     /// it). `None` for zero-sized `T` or a maximum of 0.
     res: Mutex<Option<Reservation>>,
+    /// Writers blocked in `wait_for` (registered before they check).
+    waiters: AtomicUsize,
+    /// Lock and condition variable for blocked writers (never readers).
+    wait_lock: Mutex<()>,
+    /// Notified after a publish when `waiters > 0`.
+    wake: Condvar,
     /// Owns `T`s.
     _marker: PhantomData<T>,
 }
@@ -246,6 +258,9 @@ impl<T> AppendVec<T> {
             committed: AtomicUsize::new(if Self::IS_ZST { max } else { 0 }),
             claimed: CachePadded(AtomicUsize::new(0)),
             res: Mutex::new(res),
+            waiters: AtomicUsize::new(0),
+            wait_lock: Mutex::new(()),
+            wake: Condvar::new(),
             _marker: PhantomData,
         })
     }
@@ -360,18 +375,55 @@ impl<T> AppendVec<T> {
     /// Publishes slot `i` once every earlier slot is published.
     #[inline]
     fn publish(&self, i: usize) {
-        let mut spins = 0u32;
         // Acquire: our Release store below must carry the earlier writers'
         // slot writes along to readers.
+        let mut tries = 0u32;
         while self.published.load(Ordering::Acquire) != i {
-            if spins < 100 {
-                spins += 1;
+            if tries < SPINS {
                 hint::spin_loop();
-            } else {
+            } else if tries < SPINS + YIELDS {
                 std::thread::yield_now();
+            } else {
+                self.wait_for(i);
+                break;
             }
+            tries += 1;
         }
         self.published.store(i + 1, Ordering::Release);
+        // Pairs with the fence in `wait_for` (a store-load handshake): either
+        // the waiter sees our store, or we see its registration and wake it.
+        fence(Ordering::SeqCst);
+        if self.waiters.load(Ordering::Relaxed) > 0 {
+            self.wake_waiters();
+        }
+    }
+
+    /// The slow path of `publish`: blocks until `published == i`, so that a
+    /// preempted earlier writer gets the CPU instead of spinning waiters.
+    #[cold]
+    #[inline(never)]
+    fn wait_for(&self, i: usize) {
+        self.waiters.fetch_add(1, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        let mut guard = self.wait_lock.lock().unwrap_or_else(|e| e.into_inner());
+        while self.published.load(Ordering::Acquire) != i {
+            // The timeout only bounds the cost of a missed wake-up; the
+            // handshake above is meant to make those impossible.
+            guard = match self.wake.wait_timeout(guard, Duration::from_millis(1)) {
+                Ok((g, _)) => g,
+                Err(e) => e.into_inner().0,
+            };
+        }
+        drop(guard);
+        self.waiters.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn wake_waiters(&self) {
+        // Taking the lock orders the notification after a waiter's check.
+        let _guard = self.wait_lock.lock().unwrap_or_else(|e| e.into_inner());
+        self.wake.notify_all();
     }
 
     /// Number of published elements.
@@ -541,25 +593,25 @@ impl<T> AppendVec<T> {
     /// assert_eq!(r.as_ptr(), p);
     /// assert_eq!(r, [1, 2]);
     /// ```
-    pub fn into_reserved(self) -> ReservedVec<T> {
-        let mut me = mem::ManuallyDrop::new(self);
-        let len = *me.published.get_mut();
-        let cap = *me.committed.get_mut();
-        let claimed = *me.claimed.0.get_mut();
+    pub fn into_reserved(mut self) -> ReservedVec<T> {
+        let len = *self.published.get_mut();
+        let cap = *self.committed.get_mut();
+        let claimed = *self.claimed.0.get_mut();
         debug_assert!(
-            len == claimed && len <= cap && cap <= me.max,
+            len == claimed && len <= cap && cap <= self.max,
             "AppendVec: published {len}, claimed {claimed}, committed {cap}, max {}",
-            me.max
+            self.max
         );
-        let res = me.res.get_mut().unwrap_or_else(|e| e.into_inner()).take();
-        let (ptr, max) = (me.ptr, me.max);
-        // SAFETY: the mutex (now holding `None`) is dropped here, without
-        // touching the elements or the reservation taken out above.
-        unsafe { ptr::drop_in_place(&mut me.res) };
+        let res = self.res.get_mut().unwrap_or_else(|e| e.into_inner()).take();
+        let (ptr, max) = (self.ptr, self.max);
+        // The elements and the reservation now belong to the new vector:
+        // the empty shell drops nothing.
+        *self.published.get_mut() = 0;
+        *self.claimed.0.get_mut() = 0;
+        drop(self);
         // SAFETY: the parts describe this vector's storage: `res` holds
         // `max` elements at `ptr`, `cap` of them committed, the first `len`
-        // initialised; ownership passes to the new vector (`me` is never
-        // dropped).
+        // initialised, and nothing else owns them any more.
         unsafe { ReservedVec::from_parts(res, ptr, len, cap, max) }
     }
 
@@ -688,6 +740,9 @@ impl<T> From<ReservedVec<T>> for AppendVec<T> {
             committed: AtomicUsize::new(cap),
             claimed: CachePadded(AtomicUsize::new(len)),
             res: Mutex::new(res),
+            waiters: AtomicUsize::new(0),
+            wait_lock: Mutex::new(()),
+            wake: Condvar::new(),
             _marker: PhantomData,
         }
     }
