@@ -92,6 +92,13 @@ use crate::TryReserveError;
 /// assert_eq!(v, [1, 2, 3]);
 /// assert_eq!(v.iter().sum::<i32>(), 6);
 /// ```
+///
+/// `Send` and `Sync` follow the elements, as for std's `Vec`:
+///
+/// ```compile_fail
+/// fn assert_send<T: Send>(_: T) {}
+/// assert_send(mallocv2_collections::vec::Vec::from([std::rc::Rc::new(1)]));
+/// ```
 pub struct Vec<T, A: ResizeInPlace = Heap> {
     /// The buffer. Its alignment is `align_of::<T>()` or more (an
     /// [`AlignedVec`](crate::aligned::AlignedVec) keeps a larger one).
