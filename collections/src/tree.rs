@@ -354,6 +354,18 @@ unsafe fn build<K, V, A: BatchAlloc>(
     Some(p)
 }
 
+/// Collects `items` into a `Vec`, trusting the `size_hint` only up to
+/// 65536 items (std's `collect` reserves the full lower bound, which a lying
+/// iterator can make absurd).
+fn collect_vec<T, I: IntoIterator<Item = T>>(items: I) -> std::vec::Vec<T> {
+    let it = items.into_iter();
+    let mut v = std::vec::Vec::with_capacity(it.size_hint().0.min(1 << 16));
+    for x in it {
+        v.push(x);
+    }
+    v
+}
+
 /// Sorts `v` stably by key and removes duplicate keys, keeping the last
 /// pair of each run (like `BTreeMap`'s `FromIterator`). Already sorted
 /// input costs one `O(n)` check.
@@ -814,7 +826,7 @@ impl<K: Ord, V, A: Allocator + BatchAlloc> TreeMap<K, V, A> {
         items: I,
         alloc: A,
     ) -> Result<Self, TryReserveError> {
-        let v = sort_dedup(items.into_iter().collect());
+        let v = sort_dedup(collect_vec(items));
         Self::from_sorted_vec_in(v, alloc)
     }
 
@@ -873,11 +885,7 @@ impl<K: Ord, V, A: Allocator + BatchAlloc> TreeMap<K, V, A> {
     }
 
     /// Inserts and returns the old value (if any) and the entry's node.
-    fn insert_node(
-        &mut self,
-        key: K,
-        val: V,
-    ) -> Result<Inserted<K, V>, TryReserveError> {
+    fn insert_node(&mut self, key: K, val: V) -> Result<Inserted<K, V>, TryReserveError> {
         // SAFETY: the tree is valid and its nodes come from `self.alloc`.
         match unsafe { insert_rec(&mut self.root, key, val, &self.alloc) } {
             Ins::Replaced(old) => Ok((Some(old), NonNull::dangling())),
@@ -1862,7 +1870,7 @@ impl<K: Ord, V, A: Allocator + BatchAlloc> Extend<(K, V)> for TreeMap<K, V, A> {
     /// is inserted on its own.
     fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
         if self.is_empty() {
-            let items = sort_dedup(iter.into_iter().collect());
+            let items = sort_dedup(collect_vec(iter));
             let n = items.len();
             match build_root(items, &self.alloc) {
                 Ok(root) => {

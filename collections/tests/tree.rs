@@ -1,0 +1,869 @@
+//! `TreeMap`/`TreeSet`: differential tests against `BTreeMap`/`BTreeSet`
+//! with the AVL invariants checked after every operation, batch
+//! accounting, panic safety, ZSTs and over-aligned keys, and failure
+//! injection through a failing allocator.
+
+use std::cell::Cell;
+use std::collections::{BTreeMap, BTreeSet};
+use std::mem::MaybeUninit;
+use std::ops::Bound;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr::NonNull;
+use std::rc::Rc;
+
+use mallocv2::alloc::{AllocError, Allocator, Layout};
+use mallocv2::{Batch, BatchAlloc, Heap};
+use mallocv2_collections::tree::{Entry, TreeMap, TreeSet};
+use mallocv2_collections::TryReserveError;
+use quickcheck::{Arbitrary, Gen, QuickCheck};
+
+// ---------------------------------------------------------------------------
+// A counting, switchable failing allocator over the Heap.
+
+#[derive(Default, Debug)]
+struct State {
+    attempts: Cell<usize>,
+    fail_from: Cell<usize>,
+    fail_only: Cell<usize>,
+    batch_cap: Cell<usize>,
+    live: Cell<isize>,
+    batch_calls: Cell<usize>,
+    single_allocs: Cell<usize>,
+    single_frees: Cell<usize>,
+    batch_frees: Cell<usize>,
+}
+
+#[derive(Clone, Debug)]
+struct Failing(Rc<State>);
+
+impl Failing {
+    fn new() -> Self {
+        let s = State::default();
+        s.fail_from.set(usize::MAX);
+        s.fail_only.set(usize::MAX);
+        s.batch_cap.set(usize::MAX);
+        Failing(Rc::new(s))
+    }
+    fn allowed(&self) -> bool {
+        let n = self.0.attempts.get();
+        self.0.attempts.set(n + 1);
+        n < self.0.fail_from.get() && n != self.0.fail_only.get()
+    }
+    fn live(&self) -> isize {
+        self.0.live.get()
+    }
+}
+
+// SAFETY: forwards to the Heap.
+unsafe impl Allocator for Failing {
+    fn allocate(&self, layout: Layout) -> Result<NonNull<[u8]>, AllocError> {
+        if !self.allowed() {
+            return Err(AllocError);
+        }
+        let b = Heap.allocate(layout)?;
+        self.0.single_allocs.set(self.0.single_allocs.get() + 1);
+        self.0.live.set(self.0.live.get() + 1);
+        Ok(b)
+    }
+    unsafe fn deallocate(&self, ptr: NonNull<u8>, layout: Layout) {
+        self.0.single_frees.set(self.0.single_frees.get() + 1);
+        self.0.live.set(self.0.live.get() - 1);
+        // SAFETY: forwarded from the caller.
+        unsafe { Heap.deallocate(ptr, layout) }
+    }
+}
+
+// SAFETY: blocks come from the Heap's batch call and go back through it.
+unsafe impl BatchAlloc for Failing {
+    fn allocate_batch(&self, layout: Layout, out: &mut [MaybeUninit<NonNull<u8>>]) -> Batch {
+        self.0.batch_calls.set(self.0.batch_calls.get() + 1);
+        let want = out.len().min(self.0.batch_cap.get());
+        let mut k = 0;
+        while k < want && self.allowed() {
+            k += 1;
+        }
+        let b = Heap.allocate_batch(layout, &mut out[..k]);
+        self.0.live.set(self.0.live.get() + b.count as isize);
+        b
+    }
+    unsafe fn deallocate_batch(&self, blocks: &[NonNull<u8>], layout: Layout) {
+        self.0.batch_frees.set(self.0.batch_frees.get() + 1);
+        self.0.live.set(self.0.live.get() - blocks.len() as isize);
+        // SAFETY: forwarded from the caller.
+        unsafe { Heap.deallocate_batch(blocks, layout) }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Drop counting and panicking keys.
+
+thread_local! {
+    static DROPS: Cell<usize> = const { Cell::new(0) };
+    static CLONES: Cell<usize> = const { Cell::new(0) };
+    static CMP_BOMB: Cell<usize> = const { Cell::new(usize::MAX) };
+}
+
+fn drops() -> usize {
+    DROPS.with(|d| d.get())
+}
+
+/// A key that counts drops, can panic when dropped or cloned, and whose
+/// comparison panics once the `CMP_BOMB` countdown reaches zero.
+#[derive(Debug)]
+struct Key {
+    k: u32,
+    bomb: bool,
+    clone_bomb: usize,
+}
+
+impl Key {
+    fn new(k: u32) -> Self {
+        Key {
+            k,
+            bomb: false,
+            clone_bomb: usize::MAX,
+        }
+    }
+}
+
+impl Clone for Key {
+    fn clone(&self) -> Self {
+        let n = CLONES.with(|c| {
+            c.set(c.get() + 1);
+            c.get()
+        });
+        if n == self.clone_bomb {
+            panic!("clone bomb");
+        }
+        Key {
+            k: self.k,
+            bomb: false,
+            clone_bomb: self.clone_bomb,
+        }
+    }
+}
+
+impl Drop for Key {
+    fn drop(&mut self) {
+        DROPS.with(|d| d.set(d.get() + 1));
+        if self.bomb {
+            self.bomb = false;
+            panic!("drop bomb");
+        }
+    }
+}
+
+impl PartialEq for Key {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o).is_eq()
+    }
+}
+impl Eq for Key {}
+impl PartialOrd for Key {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Key {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        CMP_BOMB.with(|b| match b.get() {
+            usize::MAX => {}
+            0 => {
+                b.set(usize::MAX);
+                panic!("cmp bomb");
+            }
+            n => b.set(n - 1),
+        });
+        self.k.cmp(&o.k)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Differential test.
+
+#[derive(Clone, Debug)]
+enum B {
+    In(u8),
+    Ex(u8),
+    Un,
+}
+
+impl Arbitrary for B {
+    fn arbitrary(g: &mut Gen) -> Self {
+        match u8::arbitrary(g) % 3 {
+            0 => B::In(u8::arbitrary(g) % 70),
+            1 => B::Ex(u8::arbitrary(g) % 70),
+            _ => B::Un,
+        }
+    }
+}
+
+impl B {
+    fn bound(&self) -> Bound<u8> {
+        match *self {
+            B::In(x) => Bound::Included(x),
+            B::Ex(x) => Bound::Excluded(x),
+            B::Un => Bound::Unbounded,
+        }
+    }
+}
+
+/// Whether `BTreeMap::range` accepts these bounds (it panics otherwise).
+fn valid(lo: Bound<u8>, hi: Bound<u8>) -> bool {
+    match (lo, hi) {
+        (Bound::Excluded(a), Bound::Excluded(b)) => a < b,
+        (Bound::Included(a) | Bound::Excluded(a), Bound::Included(b) | Bound::Excluded(b)) => {
+            a <= b
+        }
+        _ => true,
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Op {
+    Insert(u8, u32),
+    Remove(u8),
+    Get(u8),
+    GetMut(u8, u32),
+    PopFirst,
+    PopLast,
+    Range(B, B, Vec<bool>),
+    RangeMut(B, B),
+    EntryOrInsert(u8, u32),
+    EntryModify(u8),
+    EntryRemove(u8),
+    Retain(u8),
+    Clear,
+    Extend(Vec<(u8, u32)>),
+    Rebuild(Vec<(u8, u32)>),
+    CloneReplace,
+    IntoIterBothEnds(Vec<bool>),
+}
+
+impl Arbitrary for Op {
+    fn arbitrary(g: &mut Gen) -> Self {
+        let k = |g: &mut Gen| u8::arbitrary(g) % 64;
+        let pairs = |g: &mut Gen| {
+            Vec::<(u8, u32)>::arbitrary(g)
+                .into_iter()
+                .take(40)
+                .map(|(k, v)| (k % 64, v))
+                .collect::<Vec<_>>()
+        };
+        match u8::arbitrary(g) % 22 {
+            0..=4 => Op::Insert(k(g), u32::arbitrary(g)),
+            5..=7 => Op::Remove(k(g)),
+            8 => Op::Get(k(g)),
+            9 => Op::GetMut(k(g), u32::arbitrary(g)),
+            10 => Op::PopFirst,
+            11 => Op::PopLast,
+            12 => Op::Range(B::arbitrary(g), B::arbitrary(g), Vec::arbitrary(g)),
+            13 => Op::RangeMut(B::arbitrary(g), B::arbitrary(g)),
+            14 => Op::EntryOrInsert(k(g), u32::arbitrary(g)),
+            15 => Op::EntryModify(k(g)),
+            16 => Op::EntryRemove(k(g)),
+            17 => Op::Retain(u8::arbitrary(g)),
+            18 => Op::Clear,
+            19 => Op::Extend(pairs(g)),
+            20 => Op::Rebuild(pairs(g)),
+            _ => {
+                if bool::arbitrary(g) {
+                    Op::CloneReplace
+                } else {
+                    Op::IntoIterBothEnds(Vec::arbitrary(g))
+                }
+            }
+        }
+    }
+}
+
+fn same<A: Allocator + BatchAlloc>(t: &TreeMap<u8, u32, A>, m: &BTreeMap<u8, u32>) -> bool {
+    t.check_invariants();
+    t.len() == m.len()
+        && t.iter().eq(m.iter())
+        && t.iter().rev().eq(m.iter().rev())
+        && t.iter().len() == m.len()
+        && t.keys().eq(m.keys())
+        && t.values().rev().eq(m.values().rev())
+        && t.first_key_value() == m.first_key_value()
+        && t.last_key_value() == m.last_key_value()
+}
+
+fn run_ops<A: Allocator + BatchAlloc + Clone>(ops: Vec<Op>, alloc: A) -> bool {
+    let mut t: TreeMap<u8, u32, A> = TreeMap::new_in(alloc.clone());
+    let mut m: BTreeMap<u8, u32> = BTreeMap::new();
+    for op in ops {
+        match op {
+            Op::Insert(k, v) => assert_eq!(t.insert(k, v), m.insert(k, v)),
+            Op::Remove(k) => assert_eq!(t.remove(&k), m.remove(&k)),
+            Op::Get(k) => {
+                assert_eq!(t.get(&k), m.get(&k));
+                assert_eq!(t.contains_key(&k), m.contains_key(&k));
+                assert_eq!(t.get_key_value(&k), m.get_key_value(&k));
+            }
+            Op::GetMut(k, v) => {
+                if let Some(x) = t.get_mut(&k) {
+                    *x = v;
+                }
+                if let Some(x) = m.get_mut(&k) {
+                    *x = v;
+                }
+            }
+            Op::PopFirst => assert_eq!(t.pop_first(), m.pop_first()),
+            Op::PopLast => assert_eq!(t.pop_last(), m.pop_last()),
+            Op::Range(lo, hi, dirs) => {
+                let (lo, hi) = (lo.bound(), hi.bound());
+                if valid(lo, hi) {
+                    let mut a = t.range((lo, hi));
+                    let mut b = m.range((lo, hi));
+                    for front in dirs.into_iter().chain(std::iter::repeat_n(true, 70)) {
+                        let (x, y) = if front {
+                            (a.next(), b.next())
+                        } else {
+                            (a.next_back(), b.next_back())
+                        };
+                        assert_eq!(x, y, "range {lo:?}..{hi:?}");
+                        if x.is_none() {
+                            break;
+                        }
+                    }
+                }
+            }
+            Op::RangeMut(lo, hi) => {
+                let (lo, hi) = (lo.bound(), hi.bound());
+                if valid(lo, hi) {
+                    t.range_mut((lo, hi))
+                        .rev()
+                        .for_each(|(_, v)| *v = v.wrapping_mul(3));
+                    m.range_mut((lo, hi))
+                        .rev()
+                        .for_each(|(_, v)| *v = v.wrapping_mul(3));
+                }
+            }
+            Op::EntryOrInsert(k, v) => {
+                let x = t.entry(k).or_insert(v);
+                *x = x.wrapping_add(1);
+                let x = m.entry(k).or_insert(v);
+                *x = x.wrapping_add(1);
+            }
+            Op::EntryModify(k) => {
+                let a = *t.entry(k).and_modify(|v| *v ^= 0xff).or_default();
+                let b = *m.entry(k).and_modify(|v| *v ^= 0xff).or_default();
+                assert_eq!(a, b);
+            }
+            Op::EntryRemove(k) => {
+                let a = match t.entry(k) {
+                    Entry::Occupied(o) => Some(o.remove_entry()),
+                    Entry::Vacant(v) => {
+                        assert_eq!(*v.key(), k);
+                        None
+                    }
+                };
+                assert_eq!(a, m.remove_entry(&k));
+            }
+            Op::Retain(d) => {
+                let keep = |k: &u8, v: &mut u32| {
+                    d == 0 || u32::from(*k).wrapping_add(*v) % u32::from(d.max(2)) != 0
+                };
+                t.retain(keep);
+                m.retain(keep);
+            }
+            Op::Clear => {
+                t.clear();
+                m.clear();
+            }
+            Op::Extend(v) => {
+                t.extend(v.iter().copied());
+                m.extend(v.iter().copied());
+            }
+            Op::Rebuild(v) => {
+                let mut a: TreeMap<u8, u32, A> =
+                    TreeMap::try_from_iter_in(v.iter().copied(), alloc.clone()).unwrap();
+                a.check_invariants();
+                std::mem::swap(&mut t, &mut a);
+                m = v.into_iter().collect();
+            }
+            Op::CloneReplace => {
+                let c = t.clone();
+                c.check_invariants();
+                assert!(c == t);
+                t = c;
+            }
+            Op::IntoIterBothEnds(dirs) => {
+                let mut a = std::mem::replace(&mut t, TreeMap::new_in(alloc.clone())).into_iter();
+                let mut b = std::mem::take(&mut m).into_iter();
+                let mut kept = Vec::new();
+                for front in dirs {
+                    let (x, y) = if front {
+                        (a.next(), b.next())
+                    } else {
+                        (a.next_back(), b.next_back())
+                    };
+                    assert_eq!(x, y);
+                    assert_eq!(a.len(), b.len());
+                    kept.extend(x);
+                }
+                // Put back what was taken; the rest is dropped with `a`.
+                t.extend(kept.iter().copied());
+                m.extend(kept.iter().copied());
+            }
+        }
+        if !same(&t, &m) {
+            eprintln!("mismatch: {t:?} vs {m:?}");
+            return false;
+        }
+    }
+    true
+}
+
+#[test]
+fn differential_against_btreemap() {
+    QuickCheck::new()
+        .tests(300)
+        .quickcheck((|ops| run_ops(ops, Heap)) as fn(Vec<Op>) -> bool);
+}
+
+#[test]
+fn differential_with_partial_batches() {
+    QuickCheck::new().tests(100).quickcheck(
+        (|ops| {
+            let a = Failing::new();
+            a.0.batch_cap.set(5);
+            let ok = run_ops(ops, a.clone());
+            ok && a.live() == 0
+        }) as fn(Vec<Op>) -> bool,
+    );
+}
+
+#[test]
+fn set_differential_against_btreeset() {
+    fn prop(ops: Vec<(u8, u8)>) -> bool {
+        let mut s: TreeSet<u8> = TreeSet::new();
+        let mut m: BTreeSet<u8> = BTreeSet::new();
+        for (op, x) in ops {
+            let x = x % 50;
+            match op % 8 {
+                0..=2 => assert_eq!(s.insert(x), m.insert(x)),
+                3 | 4 => assert_eq!(s.remove(&x), m.remove(&x)),
+                5 => assert_eq!(s.pop_first(), m.pop_first()),
+                6 => assert_eq!(s.take(&x), m.take(&x)),
+                _ => {
+                    let v: Vec<u8> = s.range(x..).rev().copied().collect();
+                    let w: Vec<u8> = m.range(x..).rev().copied().collect();
+                    assert_eq!(v, w);
+                }
+            }
+            s.check_invariants();
+            if !s.iter().eq(m.iter())
+                || s.first() != m.first()
+                || s.last() != m.last()
+                || s.len() != m.len()
+            {
+                return false;
+            }
+        }
+        let rebuilt: TreeSet<u8> = m.iter().rev().copied().collect();
+        rebuilt == s
+    }
+    QuickCheck::new()
+        .tests(200)
+        .quickcheck(prop as fn(Vec<(u8, u8)>) -> bool);
+}
+
+#[test]
+fn ranges_of_every_kind_match_btreemap() {
+    let t: TreeMap<u32, u32> = (0..200).map(|i| (i * 2, i)).collect();
+    let m: BTreeMap<u32, u32> = (0..200).map(|i| (i * 2, i)).collect();
+    for a in 0..402 {
+        for b in (a..402).step_by(7) {
+            assert!(t.range(a..b).eq(m.range(a..b)));
+            assert!(t.range(a..=b).rev().eq(m.range(a..=b).rev()));
+            assert!(t
+                .range((Bound::Excluded(a), Bound::Included(b)))
+                .eq(m.range((Bound::Excluded(a), Bound::Included(b)))));
+        }
+        assert!(t.range(a..).eq(m.range(a..)));
+        assert!(t.range(..a).rev().eq(m.range(..a).rev()));
+    }
+    assert!(t.range::<u32, _>(..).eq(m.range::<u32, _>(..)));
+}
+
+#[test]
+#[should_panic(expected = "range start is greater than range end")]
+fn range_start_above_end_panics() {
+    let t: TreeMap<u32, u32> = (0..10).map(|i| (i, i)).collect();
+    #[allow(clippy::reversed_empty_ranges)]
+    let _ = t.range(5..3);
+}
+
+#[test]
+#[should_panic(expected = "equal and excluded")]
+fn range_equal_excluded_panics() {
+    let t: TreeMap<u32, u32> = (0..10).map(|i| (i, i)).collect();
+    let _ = t.range((Bound::Excluded(4), Bound::Excluded(4)));
+}
+
+// ---------------------------------------------------------------------------
+// Batch accounting.
+
+#[test]
+fn from_iter_is_one_batch_call() {
+    let items: Vec<(u64, u64)> = (0..10_000u64).map(|i| ((i * 7919) % 10_000, i)).collect();
+    let before = Heap::thread_stats();
+    let t: TreeMap<u64, u64> = items.into_iter().collect();
+    let d = Heap::thread_stats().since(&before);
+    assert_eq!(d.batch_calls, 1);
+    assert_eq!(d.batch_blocks, 10_000);
+    t.check_invariants();
+    assert!(t.keys().copied().eq(0..10_000));
+    let before = Heap::thread_stats();
+    let c = t.clone();
+    assert_eq!(Heap::thread_stats().since(&before).batch_calls, 1);
+    assert!(c == t);
+    let before = Heap::thread_stats();
+    let s: TreeSet<u32> = (0..10_000).rev().collect();
+    assert_eq!(Heap::thread_stats().since(&before).batch_calls, 1);
+    s.check_invariants();
+}
+
+#[test]
+fn duplicates_keep_the_last_value() {
+    let t: TreeMap<u8, u32> = [(3, 1), (1, 1), (3, 2), (2, 0), (3, 3), (1, 9)]
+        .into_iter()
+        .collect();
+    let m: BTreeMap<u8, u32> = [(3, 1), (1, 1), (3, 2), (2, 0), (3, 3), (1, 9)]
+        .into_iter()
+        .collect();
+    assert!(t.iter().eq(m.iter()));
+    let s = TreeMap::<u8, u32>::from_sorted_iter([(1, 1), (1, 2), (2, 2)]);
+    assert_eq!(s[&1], 2);
+    s.check_invariants();
+}
+
+#[test]
+fn pop_frees_one_node_drop_frees_in_batches() {
+    let a = Failing::new();
+    let mut t = TreeMap::try_from_iter_in((0..5000u32).map(|i| (i, i)), a.clone()).unwrap();
+    assert_eq!(a.0.batch_calls.get(), 1);
+    assert_eq!(a.live(), 5000);
+    assert_eq!(t.pop_first(), Some((0, 0)));
+    assert_eq!(t.pop_last(), Some((4999, 4999)));
+    assert_eq!(t.remove(&2500), Some(2500));
+    assert_eq!(
+        a.0.single_frees.get(),
+        3,
+        "each removal frees exactly its node"
+    );
+    t.insert(2500, 1);
+    assert_eq!(a.0.single_allocs.get(), 1);
+    t.check_invariants();
+    drop(t);
+    assert_eq!(a.live(), 0);
+    assert_eq!(a.0.single_frees.get(), 3);
+    assert_eq!(
+        a.0.batch_frees.get(),
+        4998usize.div_ceil(mallocv2_collections::list::FREE_CHUNK)
+    );
+}
+
+#[test]
+fn bulk_built_tree_walks_memory_forwards() {
+    let t: TreeMap<u64, u64> = (0..4096).map(|i| (i, i)).collect();
+    let addrs: Vec<usize> = t.keys().map(|k| k as *const u64 as usize).collect();
+    let forward = addrs.windows(2).filter(|w| w[1] > w[0]).count();
+    assert!(
+        forward > addrs.len() * 9 / 10,
+        "{forward} forward steps of {}",
+        addrs.len()
+    );
+}
+
+#[test]
+fn extend_empty_map_in_bulk_else_one_by_one() {
+    let a = Failing::new();
+    let mut t: TreeMap<u32, u32, Failing> = TreeMap::new_in(a.clone());
+    t.extend((0..1000).rev().map(|i| (i, i)));
+    assert_eq!(a.0.batch_calls.get(), 1);
+    t.extend([(5000, 0), (5001, 0)]);
+    assert_eq!(a.0.single_allocs.get(), 2);
+    t.check_invariants();
+    assert_eq!(t.len(), 1002);
+}
+
+// ---------------------------------------------------------------------------
+// Panic safety.
+
+#[test]
+fn panicking_ord_leaves_the_map_unchanged() {
+    let mut t: TreeMap<Key, u32> = TreeMap::new();
+    for i in 0..100 {
+        t.insert(Key::new(i * 2), i);
+    }
+    for countdown in 0..3 {
+        CMP_BOMB.with(|b| b.set(countdown));
+        let r = catch_unwind(AssertUnwindSafe(|| t.insert(Key::new(51), 0)));
+        assert!(r.is_err());
+        CMP_BOMB.with(|b| b.set(countdown));
+        let r = catch_unwind(AssertUnwindSafe(|| t.remove(&Key::new(53))));
+        assert!(r.is_err());
+        CMP_BOMB.with(|b| b.set(usize::MAX));
+        assert_eq!(t.len(), 100);
+        assert!(t.keys().map(|k| k.k).eq((0..100).map(|i| i * 2)));
+    }
+    CMP_BOMB.with(|b| b.set(usize::MAX));
+}
+
+#[test]
+fn panicking_ord_during_bulk_build_drops_everything_once() {
+    let d0 = drops();
+    CMP_BOMB.with(|b| b.set(500));
+    let r = catch_unwind(|| {
+        (0..1000)
+            .rev()
+            .map(|i| (Key::new(i), ()))
+            .collect::<TreeMap<Key, ()>>()
+    });
+    CMP_BOMB.with(|b| b.set(usize::MAX));
+    assert!(r.is_err());
+    assert_eq!(drops() - d0, 1000);
+}
+
+#[test]
+fn panicking_clone_and_drop() {
+    let a = Failing::new();
+    let base = CLONES.with(|c| c.get());
+    let mut t: TreeMap<Key, u32, Failing> = TreeMap::new_in(a.clone());
+    for i in 0..50 {
+        let mut k = Key::new(i);
+        k.clone_bomb = base + 20;
+        t.insert(k, i);
+    }
+    let d0 = drops();
+    assert!(catch_unwind(AssertUnwindSafe(|| t.clone())).is_err());
+    assert_eq!(drops() - d0, 19, "the clones made were dropped");
+    assert_eq!(
+        a.live(),
+        50,
+        "no node of the failed clone was allocated or kept"
+    );
+    // A key that panics when dropped: every other entry is still dropped
+    // and every node freed.
+    let mut k = Key::new(1000);
+    k.bomb = true;
+    t.insert(k, 0);
+    let d0 = drops();
+    assert!(catch_unwind(AssertUnwindSafe(|| drop(t))).is_err());
+    assert_eq!(drops() - d0, 51);
+    assert_eq!(a.live(), 0);
+}
+
+#[test]
+fn into_iter_drops_the_rest_once() {
+    let a = Failing::new();
+    let t = TreeMap::try_from_iter_in((0..100).map(|i| (Key::new(i), i)), a.clone()).unwrap();
+    let d0 = drops();
+    let mut it = t.into_iter();
+    assert_eq!(it.next().map(|(k, _)| k.k), Some(0));
+    assert_eq!(it.next_back().map(|(k, _)| k.k), Some(99));
+    assert_eq!(it.len(), 98);
+    drop(it);
+    assert_eq!(drops() - d0, 100);
+    assert_eq!(a.live(), 0);
+}
+
+struct Liar<I> {
+    inner: I,
+    lower: usize,
+    upper: Option<usize>,
+}
+
+impl<I: Iterator> Iterator for Liar<I> {
+    type Item = I::Item;
+    fn next(&mut self) -> Option<I::Item> {
+        self.inner.next()
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.lower, self.upper)
+    }
+}
+
+#[test]
+fn lying_size_hint() {
+    for (lower, upper) in [
+        (1000, Some(1000)),
+        (0, Some(0)),
+        (usize::MAX, None),
+        (9, Some(1)),
+    ] {
+        let t: TreeMap<u32, u32> = Liar {
+            inner: (0..100).map(|i| (i, i)),
+            lower,
+            upper,
+        }
+        .collect();
+        t.check_invariants();
+        assert_eq!(t.len(), 100);
+        let mut s: TreeSet<u32> = TreeSet::new();
+        s.extend(Liar {
+            inner: 0..50,
+            lower,
+            upper,
+        });
+        assert_eq!(s.len(), 50);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// ZSTs and over-aligned types.
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(align(256))]
+struct Big(u32);
+
+#[test]
+fn over_aligned_keys_and_zero_sized_values() {
+    let mut t: TreeMap<Big, ()> = (0..300).map(|i| (Big(i), ())).collect();
+    for round in 0..3 {
+        for i in 0..100 {
+            t.insert(Big(1000 + round * 100 + i), ());
+        }
+        for i in (0..300).step_by(3) {
+            t.remove(&Big(i + round));
+        }
+        t.check_invariants();
+        for (k, _) in &t {
+            assert_eq!(k as *const Big as usize % 256, 0, "key at {k:p} misaligned");
+        }
+        let c = t.clone();
+        assert!(c.keys().all(|k| k as *const Big as usize % 256 == 0));
+    }
+    let mut z: TreeSet<()> = (0..10).map(|_| ()).collect();
+    assert_eq!(z.len(), 1);
+    assert!(!z.insert(()));
+    assert_eq!(z.pop_last(), Some(()));
+    let u: TreeMap<u32, ()> = (0..100).map(|i| (i, ())).collect();
+    assert_eq!(u.len(), 100);
+}
+
+// ---------------------------------------------------------------------------
+// Failure injection.
+
+#[test]
+fn try_insert_failure_keeps_everything() {
+    let a = Failing::new();
+    let mut t: TreeMap<Key, u32, Failing> = TreeMap::new_in(a.clone());
+    for i in 0..20 {
+        t.try_insert(Key::new(i), i).unwrap();
+    }
+    a.0.fail_from.set(a.0.attempts.get());
+    let d0 = drops();
+    assert!(matches!(
+        t.try_insert(Key::new(100), 0),
+        Err(TryReserveError::AllocError { .. })
+    ));
+    assert_eq!(drops() - d0, 1, "the rejected key was dropped");
+    // Replacing an existing key needs no allocation.
+    assert_eq!(t.try_insert(Key::new(3), 33), Ok(Some(3)));
+    let r = catch_unwind(AssertUnwindSafe(|| t.insert(Key::new(101), 0)));
+    let msg = r.unwrap_err();
+    assert!(msg
+        .downcast_ref::<String>()
+        .unwrap()
+        .contains("node allocation failed"));
+    t.check_invariants();
+    assert_eq!(t.len(), 20);
+    assert_eq!(a.live(), 20);
+    let mut s: TreeSet<u32, Failing> = TreeSet::new_in(a.clone());
+    assert!(s.try_insert(1).is_err());
+    a.0.fail_from.set(usize::MAX);
+    assert_eq!(s.try_insert(1), Ok(true));
+    drop((t, s));
+    assert_eq!(a.live(), 0);
+}
+
+#[test]
+fn fail_nth_allocation_in_bulk_build() {
+    for nth in 0..30 {
+        for cap in [1, 6, usize::MAX] {
+            for persistent in [false, true] {
+                let a = Failing::new();
+                a.0.batch_cap.set(cap);
+                if persistent {
+                    a.0.fail_from.set(nth);
+                } else {
+                    a.0.fail_only.set(nth);
+                }
+                let d0 = drops();
+                match TreeMap::try_from_iter_in((0..25).map(|i| (Key::new(i), i)), a.clone()) {
+                    Ok(t) => {
+                        t.check_invariants();
+                        assert!(t.keys().map(|k| k.k).eq(0..25));
+                        assert_eq!(a.live(), 25);
+                        drop(t);
+                    }
+                    Err(e) => {
+                        assert!(persistent, "a one-off failure is absorbed by the next call");
+                        assert!(matches!(e, TryReserveError::AllocError { .. }));
+                    }
+                }
+                assert_eq!(
+                    drops() - d0,
+                    25,
+                    "nth {nth} cap {cap}: every key dropped once"
+                );
+                assert_eq!(a.live(), 0, "nth {nth} cap {cap}: no block leaked");
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Traits.
+
+#[test]
+fn std_traits() {
+    use std::collections::hash_map::DefaultHasher;
+    use std::hash::{Hash, Hasher};
+    let a: TreeMap<i32, i32> = [(1, 1), (2, 2)].into();
+    let b: TreeMap<i32, i32> = [(1, 1), (2, 3)].into();
+    assert!(a < b);
+    assert_ne!(a, b);
+    assert_eq!(format!("{a:?}"), "{1: 1, 2: 2}");
+    let h = |m: &TreeMap<i32, i32>| {
+        let mut s = DefaultHasher::new();
+        m.hash(&mut s);
+        s.finish()
+    };
+    assert_eq!(h(&a), h(&a.clone()));
+    assert_eq!(a[&2], 2);
+    let s: TreeSet<&str> = ["b", "a"].into();
+    assert_eq!(format!("{s:?}"), "{\"a\", \"b\"}");
+    let mut e = a.clone();
+    e.extend([(&5, &5)]);
+    assert_eq!(e.into_keys().collect::<Vec<_>>(), [1, 2, 5]);
+    assert_eq!(a.clone().into_values().rev().collect::<Vec<_>>(), [2, 1]);
+    let strings: TreeMap<String, u32> = [("x".to_string(), 1)].into();
+    assert_eq!(strings.get("x"), Some(&1));
+    assert_eq!(strings["x"], 1);
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<TreeMap<i32, String>>();
+    send_sync::<TreeSet<i32>>();
+    send_sync::<mallocv2_collections::tree::Iter<'static, i32, i32>>();
+}
+
+#[cfg(feature = "serde")]
+#[test]
+fn serde_round_trip() {
+    let t: TreeMap<String, u32> = (0..50).map(|i| (format!("k{i:02}"), i)).collect();
+    let s = serde_json::to_string(&t).unwrap();
+    assert!(s.starts_with("{\"k00\":0,\"k01\":1"));
+    let before = Heap::thread_stats();
+    let back: TreeMap<String, u32> = serde_json::from_str(&s).unwrap();
+    assert_eq!(Heap::thread_stats().since(&before).batch_calls, 1);
+    back.check_invariants();
+    assert!(back == t);
+    let set: TreeSet<u32> = (0..20).collect();
+    let s = serde_json::to_string(&set).unwrap();
+    let back: TreeSet<u32> = serde_json::from_str(&s).unwrap();
+    assert!(back == set);
+}
