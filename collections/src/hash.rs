@@ -318,11 +318,9 @@ impl<K, V, S, A: Allocator> From<HashMap<K, V, S, A>> for hashbrown::HashMap<K, 
     }
 }
 
-impl<K, V, A, const N: usize> From<[(K, V); N]> for HashMap<K, V, DefaultHashBuilder, A>
-where
-    K: Eq + Hash,
-    A: Default + Allocator,
-{
+/// For the [`Heap`] only, like std's (so `HashMap::from([..])` needs no
+/// annotation).
+impl<K: Eq + Hash, V, const N: usize> From<[(K, V); N]> for HashMap<K, V> {
     fn from(arr: [(K, V); N]) -> Self {
         Self(hashbrown::HashMap::from(arr))
     }
@@ -691,11 +689,8 @@ impl<T, S, A: Allocator> From<HashSet<T, S, A>> for hashbrown::HashSet<T, S, A> 
     }
 }
 
-impl<T, A, const N: usize> From<[T; N]> for HashSet<T, DefaultHashBuilder, A>
-where
-    T: Eq + Hash,
-    A: Default + Allocator,
-{
+/// For the [`Heap`] only, like std's.
+impl<T: Eq + Hash, const N: usize> From<[T; N]> for HashSet<T> {
     fn from(arr: [T; N]) -> Self {
         Self(hashbrown::HashSet::from(arr))
     }

@@ -1650,7 +1650,9 @@ impl<'a, T: 'a + Copy, A: Allocator + BatchAlloc> Extend<&'a T> for LinkedList<T
     }
 }
 
-impl<T, A: Allocator + BatchAlloc + Default, const N: usize> From<[T; N]> for LinkedList<T, A> {
+/// For the [`Heap`] only, like std's (so `LinkedList::from([..])` needs no
+/// annotation).
+impl<T, const N: usize> From<[T; N]> for LinkedList<T> {
     fn from(arr: [T; N]) -> Self {
         Self::from_iter_default(arr)
     }

@@ -1895,9 +1895,8 @@ impl<'a, K: Ord + Copy, V: Copy, A: Allocator + BatchAlloc> Extend<(&'a K, &'a V
     }
 }
 
-impl<K: Ord, V, A: Allocator + BatchAlloc + Default, const N: usize> From<[(K, V); N]>
-    for TreeMap<K, V, A>
-{
+/// For the [`Heap`] only (so `TreeMap::from([..])` needs no annotation).
+impl<K: Ord, V, const N: usize> From<[(K, V); N]> for TreeMap<K, V> {
     fn from(arr: [(K, V); N]) -> Self {
         Self::from_sorted_iter(arr)
     }
@@ -2418,7 +2417,8 @@ impl<'a, T: Ord + Copy + 'a, A: Allocator + BatchAlloc> Extend<&'a T> for TreeSe
     }
 }
 
-impl<T: Ord, A: Allocator + BatchAlloc + Default, const N: usize> From<[T; N]> for TreeSet<T, A> {
+/// For the [`Heap`] only (so `TreeSet::from([..])` needs no annotation).
+impl<T: Ord, const N: usize> From<[T; N]> for TreeSet<T> {
     fn from(arr: [T; N]) -> Self {
         Self::from_sorted_iter(arr)
     }
