@@ -50,7 +50,7 @@ impl Arbitrary for Op {
             (0..len).map(|_| u16::arbitrary(g) % 8).collect::<Vec<_>>()
         };
         match u8::arbitrary(g) % 21 {
-            0 | 1 | 2 => Op::Push(u16::arbitrary(g) % 8),
+            0..=2 => Op::Push(u16::arbitrary(g) % 8),
             3 => Op::TryPush(u16::arbitrary(g)),
             4 => Op::Pop,
             5 => Op::Insert(n(g), u16::arbitrary(g)),
@@ -716,9 +716,10 @@ fn stable_pointers() {
     let first: *const u64 = &v[0];
     let base = v.as_ptr();
     let check = |v: &ReservedVec<u64>| {
-        // SAFETY (test): the element is still there and the storage never
+        // SAFETY: the element is still there and the storage never
         // moves.
-        assert_eq!(unsafe { *first }, 13);
+        let x = unsafe { *first };
+        assert_eq!(x, 13);
         assert_eq!(v.as_ptr(), base);
     };
     v.push(1);
@@ -766,7 +767,8 @@ fn traits() {
     assert_eq!(v, vec![1, 2, 3]);
     assert_eq!(vec![1, 2, 3], v);
     assert_eq!(&[1, 2, 3][..], v);
-    assert!(v < ReservedVec::from([1, 2, 4]));
+    let bigger = ReservedVec::from([1, 2, 4]);
+    assert!(v < bigger);
     assert_eq!(v.cmp(&w), std::cmp::Ordering::Equal);
     let h = |x: &dyn Fn(&mut DefaultHasher)| {
         let mut s = DefaultHasher::new();
