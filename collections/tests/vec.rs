@@ -1007,6 +1007,10 @@ fn traits_and_conversions() {
     assert_eq!(bytes, *b"ab12");
     let leaked = Vec::from([5u8; 4]).leak();
     assert_eq!(leaked, &[5; 4]);
+    // SAFETY: the block was requested with exactly 4 bytes at alignment 1
+    // (`From<[T; N]>` reserves exactly `N`), so that layout frees it; the
+    // slice is not used again.
+    unsafe { Heap.deallocate(NonNull::from(leaked).cast(), Layout::new::<[u8; 4]>()) };
     let mut spare: Vec<u8> = Vec::with_capacity(4);
     for (i, s) in spare.spare_capacity_mut().iter_mut().take(4).enumerate() {
         s.write(i as u8);
