@@ -78,6 +78,11 @@ fn height<K, V>(l: Link<K, V>) -> u8 {
     l.map_or(0, |n| unsafe { (*n.as_ptr()).height })
 }
 
+// The tree code below reaches nodes through raw pointers and references to
+// single fields only (never `&mut Node`), so references handed out earlier
+// to other fields (a key being compared, a value yielded by `IterMut`)
+// stay valid while links are rewritten.
+
 /// Recomputes `n`'s height from its children.
 ///
 /// # Safety
@@ -86,8 +91,8 @@ fn height<K, V>(l: Link<K, V>) -> u8 {
 unsafe fn fix_height<K, V>(n: NonNull<Node<K, V>>) {
     // SAFETY: caller.
     unsafe {
-        let node = &mut *n.as_ptr();
-        node.height = 1 + height(node.left).max(height(node.right));
+        let node = n.as_ptr();
+        (*node).height = 1 + height((*node).left).max(height((*node).right));
     }
 }
 
@@ -136,26 +141,26 @@ unsafe fn rebalance<K, V>(n: NonNull<Node<K, V>>) -> NonNull<Node<K, V>> {
     // SAFETY: caller; rotations only happen on the heavier side, whose
     // child therefore exists.
     unsafe {
-        let node = &mut *n.as_ptr();
-        let (hl, hr) = (height(node.left), height(node.right));
+        let node = n.as_ptr();
+        let (hl, hr) = (height((*node).left), height((*node).right));
         debug_assert!(
             hl.abs_diff(hr) <= 2,
             "unbalanced by more than 2: {hl} vs {hr}"
         );
         if hl > hr + 1 {
-            let l = node.left.expect("heavier side exists");
+            let l = (*node).left.expect("heavier side exists");
             if height((*l.as_ptr()).left) < height((*l.as_ptr()).right) {
-                node.left = Some(rotate_left(l));
+                (*node).left = Some(rotate_left(l));
             }
             rotate_right(n)
         } else if hr > hl + 1 {
-            let r = node.right.expect("heavier side exists");
+            let r = (*node).right.expect("heavier side exists");
             if height((*r.as_ptr()).right) < height((*r.as_ptr()).left) {
-                node.right = Some(rotate_right(r));
+                (*node).right = Some(rotate_right(r));
             }
             rotate_left(n)
         } else {
-            node.height = 1 + hl.max(hr);
+            (*node).height = 1 + hl.max(hr);
             n
         }
     }
@@ -170,12 +175,12 @@ unsafe fn remove_min<K, V>(link: &mut Link<K, V>) -> NonNull<Node<K, V>> {
     let n = link.expect("remove_min of an empty subtree");
     // SAFETY: `n` is live (caller); recursion stays inside its subtree.
     unsafe {
-        let node = &mut *n.as_ptr();
-        if node.left.is_none() {
-            *link = node.right;
+        let node = n.as_ptr();
+        if (*node).left.is_none() {
+            *link = (*node).right;
             n
         } else {
-            let m = remove_min(&mut node.left);
+            let m = remove_min(&mut (*node).left);
             *link = Some(rebalance(n));
             m
         }
@@ -190,12 +195,12 @@ unsafe fn remove_max<K, V>(link: &mut Link<K, V>) -> NonNull<Node<K, V>> {
     let n = link.expect("remove_max of an empty subtree");
     // SAFETY: as in `remove_min`.
     unsafe {
-        let node = &mut *n.as_ptr();
-        if node.right.is_none() {
-            *link = node.left;
+        let node = n.as_ptr();
+        if (*node).right.is_none() {
+            *link = (*node).left;
             n
         } else {
-            let m = remove_max(&mut node.right);
+            let m = remove_max(&mut (*node).right);
             *link = Some(rebalance(n));
             m
         }
@@ -215,18 +220,18 @@ where
     let n = (*link)?;
     // SAFETY: `n` is a live node of the tree (caller).
     unsafe {
-        let node = &mut *n.as_ptr();
-        let removed = match key.cmp(node.key.borrow()) {
-            Ordering::Less => remove_rec(&mut node.left, key),
-            Ordering::Greater => remove_rec(&mut node.right, key),
+        let node = n.as_ptr();
+        let removed = match key.cmp((*node).key.borrow()) {
+            Ordering::Less => remove_rec(&mut (*node).left, key),
+            Ordering::Greater => remove_rec(&mut (*node).right, key),
             Ordering::Equal => {
-                *link = match (node.left, node.right) {
+                *link = match ((*node).left, (*node).right) {
                     (None, r) => r,
                     (l, None) => l,
                     (Some(_), Some(_)) => {
-                        let m = remove_min(&mut node.right);
-                        (*m.as_ptr()).left = node.left;
-                        (*m.as_ptr()).right = node.right;
+                        let m = remove_min(&mut (*node).right);
+                        (*m.as_ptr()).left = (*node).left;
+                        (*m.as_ptr()).right = (*node).right;
                         Some(rebalance(m))
                     }
                 };
@@ -288,11 +293,11 @@ unsafe fn insert_rec<K: Ord, V, A: Allocator>(
     };
     // SAFETY: `n` is a live node (caller).
     unsafe {
-        let node = &mut *n.as_ptr();
-        let r = match key.cmp(&node.key) {
-            Ordering::Less => insert_rec(&mut node.left, key, val, alloc),
-            Ordering::Greater => insert_rec(&mut node.right, key, val, alloc),
-            Ordering::Equal => return Ins::Replaced(core::mem::replace(&mut node.val, val)),
+        let node = n.as_ptr();
+        let r = match key.cmp(&(*node).key) {
+            Ordering::Less => insert_rec(&mut (*node).left, key, val, alloc),
+            Ordering::Greater => insert_rec(&mut (*node).right, key, val, alloc),
+            Ordering::Equal => return Ins::Replaced(core::mem::replace(&mut (*node).val, val)),
         };
         if let Ins::Inserted(_) = r {
             *link = Some(rebalance(n));
