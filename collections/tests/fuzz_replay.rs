@@ -14,11 +14,18 @@ fn inputs(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz");
     let slow = std::env::var_os("MALLOCV2_SLOW_RUNNER").is_some();
     let mut out = Vec::new();
-    for (dir, limit) in [("regressions", usize::MAX), ("corpus", if slow { 40 } else { usize::MAX })] {
+    for (dir, limit) in [
+        ("regressions", usize::MAX),
+        ("corpus", if slow { 40 } else { usize::MAX }),
+    ] {
         let Ok(rd) = std::fs::read_dir(root.join(dir).join(target)) else {
             continue;
         };
-        let mut files: Vec<PathBuf> = rd.flatten().map(|e| e.path()).filter(|p| p.is_file()).collect();
+        let mut files: Vec<PathBuf> = rd
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_file())
+            .collect();
         files.sort();
         for p in files.into_iter().take(limit) {
             let data = std::fs::read(&p).expect("read fuzz input");
