@@ -362,6 +362,15 @@ fn differential_against_std() {
 }
 
 #[test]
+fn differential_with_system_allocator() {
+    // `System` batches by looping `allocate`: every node is a `malloc`
+    // block, so valgrind/ASan runs of this test see each node's life.
+    QuickCheck::new()
+        .tests(100)
+        .quickcheck((|ops| run_ops(ops, std::alloc::System)) as fn(Vec<Op>) -> bool);
+}
+
+#[test]
 fn differential_with_partial_batches() {
     // Batches of at most 3 blocks: bulk operations fall back to more calls.
     QuickCheck::new().tests(150).quickcheck(

@@ -424,6 +424,14 @@ fn differential_against_btreemap() {
 }
 
 #[test]
+fn differential_with_system_allocator() {
+    // Every node a `malloc` block: valgrind/ASan runs see each node's life.
+    QuickCheck::new()
+        .tests(100)
+        .quickcheck((|ops| run_ops(ops, std::alloc::System)) as fn(Vec<Op>) -> bool);
+}
+
+#[test]
 fn differential_with_partial_batches() {
     QuickCheck::new().tests(100).quickcheck(
         (|ops| {
