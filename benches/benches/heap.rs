@@ -135,7 +135,10 @@ fn grow_one_page(c: &mut Criterion) {
             unsafe {
                 let p = System.alloc(l);
                 let q = System.realloc(p, l, base + 4096);
-                System.dealloc(black_box(q), Layout::from_size_align(base + 4096, 8).unwrap());
+                System.dealloc(
+                    black_box(q),
+                    Layout::from_size_align(base + 4096, 8).unwrap(),
+                );
             }
         })
     });

@@ -103,7 +103,9 @@ mod resize;
 mod stats;
 
 pub use error::{Error, OsError};
-pub use heap::{Heap, CACHE_MAX_BYTES, DEFAULT_RESERVE_MULTIPLE, LARGE_THRESHOLD, MAX_DEFAULT_TAIL};
+pub use heap::{
+    Heap, CACHE_MAX_BYTES, DEFAULT_RESERVE_MULTIPLE, LARGE_THRESHOLD, MAX_DEFAULT_TAIL,
+};
 pub use reservation::Reservation;
 pub use resize::{Batch, BatchAlloc, BatchItem, Block, Flags, Grant, ResizeInPlace};
 pub use stats::Stats;

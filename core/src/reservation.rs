@@ -185,7 +185,9 @@ impl Reservation {
             });
         }
         // `len <= self.len`, which is a page multiple: cannot overflow.
-        let target = round_up(len, os::page_size()).unwrap_or(self.len).min(self.len);
+        let target = round_up(len, os::page_size())
+            .unwrap_or(self.len)
+            .min(self.len);
         self.commit_range(target)?;
         Ok(self.committed)
     }
@@ -200,12 +202,7 @@ impl Reservation {
             self.len
         );
         // SAFETY: [committed, target) is page-aligned and inside our range.
-        unsafe {
-            os::commit(
-                self.base.add(self.committed),
-                target - self.committed,
-            )?
-        };
+        unsafe { os::commit(self.base.add(self.committed), target - self.committed)? };
         crate::stats::committed(target - self.committed);
         self.committed = target;
         Ok(())

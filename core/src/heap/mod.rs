@@ -460,7 +460,12 @@ impl Heap {
     ///
     /// # Errors
     /// [`Error::OutOfMemory`], [`Error::BadAlignment`].
-    pub fn allocate_with(&self, layout: Layout, reserve: usize, flags: Flags) -> Result<Grant, Error> {
+    pub fn allocate_with(
+        &self,
+        layout: Layout,
+        reserve: usize,
+        flags: Flags,
+    ) -> Result<Grant, Error> {
         let reserve = reserve_bytes(layout.size(), reserve, flags);
         Self::alloc_impl(layout, reserve, flags.contains(Flags::ZERO_MEMORY), true)
     }

@@ -188,7 +188,10 @@ impl Region {
         let align = (1usize << slot.trailing_zeros()).min(MAX_SLOT_ALIGN);
         let first = round_up(core::mem::size_of::<SlabHeader>(), align).unwrap_or(SLAB);
         let nslots = (SLAB - first) / slot;
-        debug_assert!((1..=WORDS * 64).contains(&nslots), "slot {slot}: {nslots} slots");
+        debug_assert!(
+            (1..=WORDS * 64).contains(&nslots),
+            "slot {slot}: {nslots} slots"
+        );
         let mut free = [0u64; WORDS];
         for (w, word) in free.iter_mut().enumerate() {
             let lo = w * 64;

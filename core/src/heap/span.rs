@@ -197,10 +197,7 @@ fn finish_cached(span: Span, commit: usize, zeroed: bool) -> Result<Span, Error>
     }
     // SAFETY: live span block.
     unsafe { set(span.ptr, span.reserved, committed) };
-    Ok(Span {
-        committed,
-        ..span
-    })
+    Ok(Span { committed, ..span })
 }
 
 /// Grows a span in place to at least `new_size` bytes: commits reserved
@@ -226,13 +223,16 @@ pub(crate) unsafe fn grow_in_place(
         let base = NonNull::new(base).ok_or(Error::NoSpace)?;
         let doubled = need.max(reserved.saturating_mul(2));
         // SAFETY: the span's mapping is [base, ptr + reserved), ours.
-        let r = unsafe { extend_mapping(base, page + s.committed, page + reserved, page + doubled) }
-            .map(|()| doubled)
-            .or_else(|_| {
-                // SAFETY: as above.
-                unsafe { extend_mapping(base, page + s.committed, page + reserved, page + need) }
+        let r =
+            unsafe { extend_mapping(base, page + s.committed, page + reserved, page + doubled) }
+                .map(|()| doubled)
+                .or_else(|_| {
+                    // SAFETY: as above.
+                    unsafe {
+                        extend_mapping(base, page + s.committed, page + reserved, page + need)
+                    }
                     .map(|()| need)
-            })?;
+                })?;
         stats::reserved(r - reserved);
         reserved = r;
         // SAFETY: live span; the header records the larger reservation even
@@ -431,7 +431,10 @@ fn cache_take(commit: usize, align: usize, reserve: usize) -> Option<Span> {
         if s.committed > commit.saturating_mul(4).max(1 << 20) {
             continue;
         }
-        let key = (s.committed.min(commit), usize::MAX - s.committed.abs_diff(commit));
+        let key = (
+            s.committed.min(commit),
+            usize::MAX - s.committed.abs_diff(commit),
+        );
         if best.is_none_or(|(_, k)| key > k) {
             best = Some((i, key));
         }

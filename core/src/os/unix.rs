@@ -97,13 +97,7 @@ pub(super) unsafe fn reserve_at(addr: NonNull<u8>, len: usize) -> Result<(), OsE
 pub(super) unsafe fn commit(ptr: NonNull<u8>, len: usize) -> Result<(), OsError> {
     // SAFETY: the caller owns the page-aligned range; mprotect changes only
     // its protection and fails without effect (ENOMEM/EACCES, mprotect(2)).
-    let r = unsafe {
-        libc::mprotect(
-            ptr.as_ptr().cast(),
-            len,
-            libc::PROT_READ | libc::PROT_WRITE,
-        )
-    };
+    let r = unsafe { libc::mprotect(ptr.as_ptr().cast(), len, libc::PROT_READ | libc::PROT_WRITE) };
     if r != 0 {
         return Err(last_error("mprotect"));
     }

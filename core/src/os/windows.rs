@@ -46,7 +46,10 @@ extern "C" {
 
 fn last_error(op: &'static str) -> OsError {
     // SAFETY: GetLastError has no preconditions.
-    OsError { op, errno: unsafe { GetLastError() } as i32 }
+    OsError {
+        op,
+        errno: unsafe { GetLastError() } as i32,
+    }
 }
 
 pub(super) fn page_size() -> usize {

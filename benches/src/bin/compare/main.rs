@@ -101,9 +101,7 @@ fn parse_args() -> Result<Args, String> {
                     .map_err(|e| format!("--children: {e}"))?;
             }
             "--runs" => {
-                a.runs = val("--runs")?
-                    .parse()
-                    .map_err(|e| format!("--runs: {e}"))?;
+                a.runs = val("--runs")?.parse().map_err(|e| format!("--runs: {e}"))?;
             }
             "--child" => {
                 let w = val("--child")?;
@@ -155,7 +153,10 @@ pub fn peak_rss() -> u64 {
 }
 
 fn child_main(args: &Args, workload: &str, imp: &str) -> ExitCode {
-    let Some(w) = workloads::all(args.scale).into_iter().find(|w| w.name == workload) else {
+    let Some(w) = workloads::all(args.scale)
+        .into_iter()
+        .find(|w| w.name == workload)
+    else {
         eprintln!("unknown workload {workload}");
         return ExitCode::from(2);
     };
@@ -208,11 +209,17 @@ fn parent_main(args: &Args) -> ExitCode {
     let started = Instant::now();
     let mut rows = Vec::new();
     let mut failed = false;
-    for w in all
-        .iter()
-        .filter(|w| args.only.as_ref().is_none_or(|o| o.iter().any(|n| n == w.name)))
-    {
-        eprintln!("[{:>6.1}s] {} ({}) ...", started.elapsed().as_secs_f64(), w.name, w.what);
+    for w in all.iter().filter(|w| {
+        args.only
+            .as_ref()
+            .is_none_or(|o| o.iter().any(|n| n == w.name))
+    }) {
+        eprintln!(
+            "[{:>6.1}s] {} ({}) ...",
+            started.elapsed().as_secs_f64(),
+            w.name,
+            w.what
+        );
         let t = Instant::now();
         let mut results: Vec<Vec<ChildResult>> = vec![Vec::new(); w.impls.len()];
         for _ in 0..args.children {

@@ -65,7 +65,9 @@ pub fn timeline(dir: &str, w: &Workload, rows: &[Row]) -> Result<(), String> {
             .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
             .map_err(|e| e.to_string())?
             .label(r.imp)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(3)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(3))
+            });
         chart
             .draw_series(pts.into_iter().map(|p| Circle::new(p, 3, color.filled())))
             .map_err(|e| e.to_string())?;
@@ -90,7 +92,10 @@ pub fn ratios(dir: &str, rows: &[Row]) -> Result<(), String> {
     let bars: Vec<(String, f64)> = rows
         .iter()
         .filter(|r| r.role != Role::Std)
-        .filter_map(|r| r.ratio_std.map(|x| (format!("{}: {}", r.workload, r.imp), x)))
+        .filter_map(|r| {
+            r.ratio_std
+                .map(|x| (format!("{}: {}", r.workload, r.imp), x))
+        })
         .collect();
     if bars.is_empty() {
         return Err("no ratios to plot".into());
@@ -100,7 +105,10 @@ pub fn ratios(dir: &str, rows: &[Row]) -> Result<(), String> {
     let root = SVGBackend::new(&path, (1000, h)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     let mut chart = ChartBuilder::on(&root)
-        .caption("time vs std (steady state; lower is better)", ("sans-serif", 22))
+        .caption(
+            "time vs std (steady state; lower is better)",
+            ("sans-serif", 22),
+        )
         .margin(12)
         .x_label_area_size(36)
         .y_label_area_size(380)

@@ -132,7 +132,10 @@ pub fn aggregate(w: &Workload, results: &[Vec<ChildResult>]) -> Vec<Row> {
             }
         })
         .collect();
-    let std_t = rows.iter().find(|r| r.role == Role::Std).map(|r| r.median_s);
+    let std_t = rows
+        .iter()
+        .find(|r| r.role == Role::Std)
+        .map(|r| r.median_s);
     let pre_t = rows
         .iter()
         .find(|r| r.role == Role::Presized)
@@ -186,7 +189,10 @@ pub fn print_workload(w: &Workload, rows: &[Row]) {
         "copied",
         "peak RSS"
     );
-    println!("|{:-<30}|{:->12}|{:->9}|{:->11}|{:->12}|{:->12}|{:->8}|{:->12}|{:->12}|", "", "", "", "", "", "", "", "", "");
+    println!(
+        "|{:-<30}|{:->12}|{:->9}|{:->11}|{:->12}|{:->12}|{:->8}|{:->12}|{:->12}|",
+        "", "", "", "", "", "", "", "", ""
+    );
     for r in rows {
         println!(
             "| {:<28} | {:>10} | {:>7} | {:>9} | {:>10} | {:>10} | {:>6} | {:>10} | {:>10} |",
@@ -195,7 +201,11 @@ pub fn print_workload(w: &Workload, rows: &[Row]) {
             ratio(r.ratio_std),
             ratio(r.ratio_presized),
             secs(r.cold_s),
-            if r.worst_op_s > 0.0 { secs(r.worst_op_s) } else { "-".into() },
+            if r.worst_op_s > 0.0 {
+                secs(r.worst_op_s)
+            } else {
+                "-".into()
+            },
             r.relocations,
             r.bytes_copied.map_or("?".into(), bytes),
             bytes(r.peak_rss)
@@ -208,7 +218,8 @@ fn find<'a>(rows: &'a [Row], workload: &str, imp: &str) -> Option<&'a Row> {
 }
 
 fn role<'a>(rows: &'a [Row], workload: &str, role: Role) -> Option<&'a Row> {
-    rows.iter().find(|r| r.workload == workload && r.role == role)
+    rows.iter()
+        .find(|r| r.workload == workload && r.role == role)
 }
 
 /// Checks every target of the workloads that ran; prints one line each.

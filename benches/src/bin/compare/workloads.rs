@@ -329,7 +329,13 @@ impl From<Aligned64> for u64 {
 }
 
 /// Pushes `n` values, timing each push that grows the buffer.
-fn push_n<T: Copy, V: Grow<T>>(v: &mut V, n: usize, make: impl Fn(usize) -> T, run: &mut Run, timeline: bool) {
+fn push_n<T: Copy, V: Grow<T>>(
+    v: &mut V,
+    n: usize,
+    make: impl Fn(usize) -> T,
+    run: &mut Run,
+    timeline: bool,
+) {
     for i in 0..n {
         if v.len() == v.capacity() {
             let before = v.ptr();
@@ -377,10 +383,13 @@ fn aligned_grow(imp: &str, scale: Scale, tl: bool) -> Run {
         _ => {
             let mut out = Run::default();
             heap_counted(&mut out, |out| {
-                let r = timed(|| GrowBuf::new(Heap, 64), |v, r| {
-                    push_n(v, n, make, r, tl);
-                    assert_eq!(v.as_ptr() as usize % 64, 0);
-                });
+                let r = timed(
+                    || GrowBuf::new(Heap, 64),
+                    |v, r| {
+                        push_n(v, n, make, r, tl);
+                        assert_eq!(v.as_ptr() as usize % 64, 0);
+                    },
+                );
                 *out = r;
             });
             out
