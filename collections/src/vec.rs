@@ -1196,10 +1196,15 @@ impl<T, A: ResizeInPlace> Vec<T, A> {
         T: Clone,
     {
         self.reserve(other.len());
+        let dst = self.as_mut_ptr();
+        // A local length written back on drop (also on unwinding): the loop
+        // then compiles to a `memcpy` for `Copy` types.
+        let mut len = SetLenOnDrop::new(&mut self.len);
         for x in other {
-            // SAFETY: reserved above; `len` is bumped after each write.
-            unsafe { self.as_mut_ptr().add(self.len).write(x.clone()) };
-            self.len += 1;
+            // SAFETY: room for `other.len()` was reserved; slot `len` is
+            // inside it and uninitialised; the length counts each write.
+            unsafe { dst.add(len.local).write(x.clone()) };
+            len.local += 1;
         }
     }
 
@@ -1225,20 +1230,48 @@ impl<T, A: ResizeInPlace> Vec<T, A> {
         }
         let n = new_len - self.len;
         self.reserve(n);
+        let dst = self.as_mut_ptr();
+        let mut len = SetLenOnDrop::new(&mut self.len);
         for _ in 1..n {
-            // SAFETY: reserved above; `len` is bumped after each write.
-            unsafe { self.as_mut_ptr().add(self.len).write(value.clone()) };
-            self.len += 1;
+            // SAFETY: room for `n` was reserved; the length counts each
+            // write (also if a clone panics).
+            unsafe { dst.add(len.local).write(value.clone()) };
+            len.local += 1;
         }
         // SAFETY: the last reserved slot takes `value` itself.
-        unsafe { self.as_mut_ptr().add(self.len).write(value) };
-        self.len += 1;
+        unsafe { dst.add(len.local).write(value) };
+        len.local += 1;
     }
 
     /// The block's alignment (for `AlignedVec`).
     #[inline]
     pub(crate) fn buffer_align(&self) -> usize {
         self.buf.align()
+    }
+}
+
+/// Writes a length back when dropped, so that a loop filling slots can keep
+/// the length in a register and still leave the vector consistent if a
+/// `clone` panics.
+struct SetLenOnDrop<'a> {
+    /// The vector's length field.
+    len: &'a mut usize,
+    /// The length so far.
+    local: usize,
+}
+
+impl<'a> SetLenOnDrop<'a> {
+    #[inline]
+    fn new(len: &'a mut usize) -> Self {
+        let local = *len;
+        SetLenOnDrop { len, local }
+    }
+}
+
+impl Drop for SetLenOnDrop<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        *self.len = self.local;
     }
 }
 
