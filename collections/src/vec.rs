@@ -55,7 +55,13 @@
 //! feature `Serialize`/`Deserialize`.
 //!
 //! Not covered: `into_boxed_slice`, `from_raw_parts`, `splice`,
-//! `extract_if`, `dedup` variants on `Drain`.
+//! `extract_if`, `keep_rest` on `Drain`.
+//!
+//! One difference stable Rust cannot remove: std's `Vec` tells the drop
+//! checker that dropping it only drops its elements (`#[may_dangle]`, an
+//! unstable attribute), so a `std::vec::Vec<&T>` may outlive the `T`s it
+//! points to as long as it is not used afterwards. This `Vec` cannot, so
+//! such code must declare the borrowed values before the vector.
 //!
 //! # Conversions with `std::vec::Vec`
 //!
