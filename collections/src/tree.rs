@@ -16,12 +16,17 @@
 //!   contains_key, remove, range, first/last, pop_first/pop_last, entry,
 //!   iterators, std traits), so switching is mostly a change of type.
 //! - **Bulk construction** ([`FromIterator`], [`from_sorted_iter`],
-//!   [`Clone`], extending an empty map, deserialisation) collects the items
+//!   [`Clone`], deserialisation) collects the items
 //!   into a temporary `std::vec::Vec`, sorts them stably by key, removes
 //!   duplicates (the **last** value wins, like `BTreeMap`), allocates all the
 //!   nodes with one batch call and builds a perfectly balanced tree
 //!   bottom-up. A partial batch is completed with further batch calls or
 //!   single allocations; nothing leaks if the allocator gives up.
+//! - **Bulk insertion** ([`try_extend`], and [`Extend`] with at least `n/8`
+//!   items) sorts the new items, makes all comparisons first, allocates
+//!   every new node with one batch call and relinks old and new nodes into
+//!   a balanced tree (`O(n + m log m)`, no entry moves). [`append`] relinks
+//!   two trees in `O(n + m)` without allocating.
 //! - Single inserts allocate one node; removing a key frees just that node.
 //!   `clear` and `Drop` free all nodes with `deallocate_batch` in chunks of
 //!   [`FREE_CHUNK`](crate::list::FREE_CHUNK).
@@ -41,6 +46,8 @@
 //! ```
 //!
 //! [`from_sorted_iter`]: TreeMap::from_sorted_iter
+//! [`try_extend`]: TreeMap::try_extend
+//! [`append`]: TreeMap::append
 
 use core::borrow::Borrow;
 use core::cmp::Ordering;
@@ -1871,24 +1878,258 @@ impl<K: Ord, V, A: Allocator + BatchAlloc + Default> FromIterator<(K, V)> for Tr
 }
 
 impl<K: Ord, V, A: Allocator + BatchAlloc> Extend<(K, V)> for TreeMap<K, V, A> {
-    /// An empty map is built in bulk (one batch call); otherwise each item
-    /// is inserted on its own.
+    /// Collects the items; when they are at least an eighth of the map's
+    /// size (always for an empty map) they are merged in bulk like
+    /// [`TreeMap::try_extend`] (one batch call for the new nodes, `O(n + m
+    /// log m)`); otherwise each is inserted on its own (`O(m log n)`).
+    /// A repeated key keeps its last value.
+    ///
+    /// # Panics
+    /// If the allocator fails (the map is then unchanged on the bulk path).
     fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
-        if self.is_empty() {
-            let items = sort_dedup(collect_vec(iter));
-            let n = items.len();
-            match build_root(items, &self.alloc) {
-                Ok(root) => {
-                    self.root = root;
-                    self.len = n;
-                }
-                Err(e) => alloc_failed(e),
+        let items = collect_vec(iter);
+        if items.len().saturating_mul(8) >= self.len {
+            if let Err(e) = self.merge_sorted(sort_dedup(items)) {
+                alloc_failed(e)
             }
         } else {
-            for (k, v) in iter {
+            for (k, v) in items {
                 self.insert(k, v);
             }
         }
+    }
+}
+
+/// One step of a merge: keep an existing node, add an item as a new node,
+/// or put an item's value into the existing node of its key.
+#[derive(Clone, Copy)]
+enum Step {
+    Old,
+    New,
+    Replace,
+}
+
+/// Relinks `nodes` (in key order) into a perfectly balanced tree, the same
+/// shape [`build`] makes. Runs no user code.
+///
+/// # Safety
+/// `nodes` are distinct live nodes in ascending key order, owned by the
+/// caller; their old links are overwritten.
+unsafe fn relink<K, V>(nodes: &[NonNull<Node<K, V>>]) -> Link<K, V> {
+    if nodes.is_empty() {
+        return None;
+    }
+    let mid = nodes.len() / 2;
+    // SAFETY: the halves are disjoint sub-slices of the caller's nodes.
+    let (left, right) = unsafe { (relink(&nodes[..mid]), relink(&nodes[mid + 1..])) };
+    let n = nodes[mid];
+    // SAFETY: `n` is live and ours (caller).
+    unsafe {
+        (*n.as_ptr()).left = left;
+        (*n.as_ptr()).right = right;
+        (*n.as_ptr()).height = 1 + height(left).max(height(right));
+    }
+    Some(n)
+}
+
+impl<K: Ord, V, A: Allocator + BatchAlloc> TreeMap<K, V, A> {
+    /// The map's nodes in key order.
+    fn nodes_in_order(&self) -> std::vec::Vec<NonNull<Node<K, V>>> {
+        let mut v = std::vec::Vec::with_capacity(self.len);
+        let mut w = Walk::full(self.root);
+        while let Some(n) = w.next_front() {
+            v.push(n);
+        }
+        debug_assert_eq!(
+            v.len(),
+            self.len,
+            "walk found {} of {} nodes",
+            v.len(),
+            self.len
+        );
+        v
+    }
+
+    /// Merges sorted, unique `items` into the map: all comparisons first
+    /// (a panicking `Ord` changes nothing), then one batch call for the new
+    /// nodes (an allocation failure changes nothing), then the tree is
+    /// relinked around old and new nodes without moving any entry.
+    fn merge_sorted(&mut self, items: std::vec::Vec<(K, V)>) -> Result<(), TryReserveError> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        let old = self.nodes_in_order();
+        let mut plan = std::vec::Vec::with_capacity(old.len() + items.len());
+        let (mut i, mut j, mut fresh) = (0, 0, 0);
+        while i < old.len() && j < items.len() {
+            // SAFETY: `old[i]` is a live node of the intact tree.
+            let key = unsafe { &(*old[i].as_ptr()).key };
+            match items[j].0.cmp(key) {
+                Ordering::Less => {
+                    plan.push(Step::New);
+                    fresh += 1;
+                    j += 1;
+                }
+                Ordering::Greater => {
+                    plan.push(Step::Old);
+                    i += 1;
+                }
+                Ordering::Equal => {
+                    plan.push(Step::Replace);
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        plan.extend(core::iter::repeat_n(Step::Old, old.len() - i));
+        plan.extend(core::iter::repeat_n(Step::New, items.len() - j));
+        fresh += items.len() - j;
+        let mut supply = NodeSupply::new(&self.alloc, Self::NODE);
+        supply.ensure(fresh)?;
+        let mut nodes = std::vec::Vec::with_capacity(plan.len());
+        let mut replaced = std::vec::Vec::with_capacity(items.len() - fresh);
+        // From here on no user code runs until `replaced` is dropped, after
+        // the tree is whole again.
+        let mut olds = old.into_iter();
+        let mut news = items.into_iter();
+        for step in plan {
+            match step {
+                Step::Old => nodes.push(olds.next().expect("planned")),
+                Step::New => {
+                    let (key, val) = news.next().expect("planned");
+                    let p = supply.take().cast::<Node<K, V>>();
+                    // SAFETY: an unused block of `NODE` from the supply.
+                    unsafe {
+                        p.as_ptr().write(Node {
+                            left: None,
+                            right: None,
+                            height: 1,
+                            key,
+                            val,
+                        })
+                    };
+                    nodes.push(p);
+                }
+                Step::Replace => {
+                    let n = olds.next().expect("planned");
+                    let (key, val) = news.next().expect("planned");
+                    // SAFETY: `n` is a live node of the map; only its value
+                    // field is touched.
+                    let old_val = unsafe { core::mem::replace(&mut (*n.as_ptr()).val, val) };
+                    replaced.push((key, old_val));
+                    nodes.push(n);
+                }
+            }
+        }
+        // SAFETY: `nodes` are all the map's nodes plus the new ones, in key
+        // order (the plan followed the merge order).
+        self.root = unsafe { relink(&nodes) };
+        self.len = nodes.len();
+        drop(nodes);
+        drop(replaced);
+        Ok(())
+    }
+
+    /// Adds all of `items` or none: sorts and deduplicates them (the last
+    /// value wins), allocates every new node with one batch call, and
+    /// relinks the tree around old and new nodes (`O(n + m log m)`; no
+    /// entry moves). An existing key keeps its key and takes the new value,
+    /// as with [`insert`](Self::insert).
+    ///
+    /// # Errors
+    /// [`TryReserveError::AllocError`] if the new nodes cannot all be
+    /// allocated; the map is then unchanged and the items are dropped.
+    ///
+    /// ```
+    /// use mallocv2_collections::tree::TreeMap;
+    /// let mut m: TreeMap<u32, &str> = [(1, "a"), (3, "c")].into();
+    /// m.try_extend([(2, "b"), (3, "C")])?;
+    /// assert_eq!(m.values().copied().collect::<Vec<_>>(), ["a", "b", "C"]);
+    /// # Ok::<(), mallocv2_collections::TryReserveError>(())
+    /// ```
+    pub fn try_extend<I: IntoIterator<Item = (K, V)>>(
+        &mut self,
+        items: I,
+    ) -> Result<(), TryReserveError> {
+        self.merge_sorted(sort_dedup(collect_vec(items)))
+    }
+
+    /// Moves all of `other`'s entries into `self` in `O(n + m)`, without
+    /// allocating or moving an entry: the nodes of both trees are relinked
+    /// into one. For a key in both, `other`'s value wins (like
+    /// `BTreeMap::append`); the duplicate node is freed. `other` ends
+    /// empty. The two allocators must be interchangeable (always true for
+    /// the zero-sized [`Heap`]).
+    ///
+    /// ```
+    /// use mallocv2_collections::tree::TreeMap;
+    /// let mut a: TreeMap<u32, char> = [(1, 'a'), (2, 'b')].into();
+    /// let mut b: TreeMap<u32, char> = [(2, 'B'), (3, 'C')].into();
+    /// a.append(&mut b);
+    /// assert!(b.is_empty());
+    /// assert_eq!(a.values().collect::<String>(), "aBC");
+    /// ```
+    pub fn append(&mut self, other: &mut Self) {
+        if other.is_empty() {
+            return;
+        }
+        let mine = self.nodes_in_order();
+        let theirs = other.nodes_in_order();
+        // Comparisons first: a panicking `Ord` leaves both maps intact.
+        let mut plan = std::vec::Vec::with_capacity(mine.len() + theirs.len());
+        let (mut i, mut j) = (0, 0);
+        while i < mine.len() && j < theirs.len() {
+            // SAFETY: live nodes of the two intact trees.
+            let ord = unsafe { (*theirs[j].as_ptr()).key.cmp(&(*mine[i].as_ptr()).key) };
+            plan.push(match ord {
+                Ordering::Less => {
+                    j += 1;
+                    Step::New
+                }
+                Ordering::Greater => {
+                    i += 1;
+                    Step::Old
+                }
+                Ordering::Equal => {
+                    i += 1;
+                    j += 1;
+                    Step::Replace
+                }
+            });
+        }
+        plan.extend(core::iter::repeat_n(Step::Old, mine.len() - i));
+        plan.extend(core::iter::repeat_n(Step::New, theirs.len() - j));
+        let mut nodes = std::vec::Vec::with_capacity(plan.len());
+        let mut dropped = std::vec::Vec::new();
+        let (mut mi, mut ti) = (mine.into_iter(), theirs.into_iter());
+        other.root = None;
+        other.len = 0;
+        for step in plan {
+            match step {
+                Step::Old => nodes.push(mi.next().expect("planned")),
+                Step::New => nodes.push(ti.next().expect("planned")),
+                Step::Replace => {
+                    let n = mi.next().expect("planned");
+                    let t = ti.next().expect("planned");
+                    // SAFETY: `t` was a node of `other`, now detached; its
+                    // entry is moved out and its block freed with its
+                    // layout. `n` stays in `self`; only its value changes.
+                    unsafe {
+                        let key = ptr::read(&(*t.as_ptr()).key);
+                        let val = ptr::read(&(*t.as_ptr()).val);
+                        other.alloc.deallocate(t.cast(), Self::NODE);
+                        let old_val = core::mem::replace(&mut (*n.as_ptr()).val, val);
+                        dropped.push((key, old_val));
+                    }
+                    nodes.push(n);
+                }
+            }
+        }
+        // SAFETY: the nodes of both trees, duplicates removed, in key order.
+        self.root = unsafe { relink(&nodes) };
+        self.len = nodes.len();
+        drop(nodes);
+        drop(dropped);
     }
 }
 
@@ -2216,6 +2457,39 @@ impl<T: Ord, A: Allocator + BatchAlloc> TreeSet<T, A> {
     /// ```
     pub fn retain<F: FnMut(&T) -> bool>(&mut self, mut f: F) {
         self.map.retain(|k, _| f(k));
+    }
+
+    /// Moves all of `other`'s elements into `self` without allocating (see
+    /// [`TreeMap::append`]).
+    ///
+    /// ```
+    /// use mallocv2_collections::tree::TreeSet;
+    /// let mut a: TreeSet<u8> = [1, 2].into();
+    /// let mut b: TreeSet<u8> = [2, 3].into();
+    /// a.append(&mut b);
+    /// assert_eq!(a.len(), 3);
+    /// ```
+    pub fn append(&mut self, other: &mut Self) {
+        self.map.append(&mut other.map);
+    }
+
+    /// Adds all of `items` or none, with one batch call for the new nodes
+    /// (see [`TreeMap::try_extend`]).
+    ///
+    /// # Errors
+    /// [`TryReserveError::AllocError`]; the set is then unchanged.
+    ///
+    /// ```
+    /// let mut s: mallocv2_collections::tree::TreeSet<u8> = [1].into();
+    /// s.try_extend([3, 2, 1])?;
+    /// assert_eq!(s.len(), 3);
+    /// # Ok::<(), mallocv2_collections::TryReserveError>(())
+    /// ```
+    pub fn try_extend<I: IntoIterator<Item = T>>(
+        &mut self,
+        items: I,
+    ) -> Result<(), TryReserveError> {
+        self.map.try_extend(items.into_iter().map(|t| (t, ())))
     }
 
     /// Iterates over the elements in `range`, in order.

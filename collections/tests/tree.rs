@@ -236,6 +236,8 @@ enum Op {
     Clear,
     Extend(Vec<(u8, u32)>),
     Rebuild(Vec<(u8, u32)>),
+    TryExtend(Vec<(u8, u32)>),
+    Append(Vec<(u8, u32)>),
     CloneReplace,
     IntoIterBothEnds(Vec<bool>),
 }
@@ -265,7 +267,11 @@ impl Arbitrary for Op {
             17 => Op::Retain(u8::arbitrary(g)),
             18 => Op::Clear,
             19 => Op::Extend(pairs(g)),
-            20 => Op::Rebuild(pairs(g)),
+            20 => match u8::arbitrary(g) % 3 {
+                0 => Op::Rebuild(pairs(g)),
+                1 => Op::TryExtend(pairs(g)),
+                _ => Op::Append(pairs(g)),
+            },
             _ => {
                 if bool::arbitrary(g) {
                     Op::CloneReplace
@@ -382,6 +388,21 @@ fn run_ops<A: Allocator + BatchAlloc + Clone>(ops: Vec<Op>, alloc: A) -> bool {
                 a.check_invariants();
                 std::mem::swap(&mut t, &mut a);
                 m = v.into_iter().collect();
+            }
+            Op::TryExtend(v) => {
+                t.try_extend(v.iter().copied()).unwrap();
+                m.extend(v.iter().copied());
+            }
+            Op::Append(v) => {
+                let mut a: TreeMap<u8, u32, A> = TreeMap::new_in(alloc.clone());
+                for (k, x) in &v {
+                    a.insert(*k, *x);
+                }
+                let mut b: BTreeMap<u8, u32> = v.into_iter().collect();
+                t.append(&mut a);
+                m.append(&mut b);
+                assert!(a.is_empty());
+                a.check_invariants();
             }
             Op::CloneReplace => {
                 let c = t.clone();
@@ -587,15 +608,71 @@ fn bulk_built_tree_walks_memory_forwards() {
 }
 
 #[test]
-fn extend_empty_map_in_bulk_else_one_by_one() {
+fn extend_in_bulk_or_one_by_one() {
     let a = Failing::new();
     let mut t: TreeMap<u32, u32, Failing> = TreeMap::new_in(a.clone());
-    t.extend((0..1000).rev().map(|i| (i, i)));
+    t.extend((0..1000).rev().map(|i| (i * 2, i)));
     assert_eq!(a.0.batch_calls.get(), 1);
+    // Few items: inserted one by one.
     t.extend([(5000, 0), (5001, 0)]);
     assert_eq!(a.0.single_allocs.get(), 2);
+    assert_eq!(a.0.batch_calls.get(), 1);
+    // Many items (half of them new): one more batch call for the new nodes.
+    t.extend((0..1000).map(|i| (i, 7)));
+    assert_eq!(a.0.batch_calls.get(), 2);
+    assert_eq!(a.live(), 1502);
     t.check_invariants();
-    assert_eq!(t.len(), 1002);
+    assert_eq!(t.len(), 1502);
+    assert!(t.range(..1000).all(|(_, v)| *v == 7));
+    // All or nothing.
+    a.0.fail_from.set(a.0.attempts.get());
+    let d0 = drops();
+    let mut k: TreeMap<Key, u32, Failing> = TreeMap::new_in(a.clone());
+    assert!(k.try_extend((0..10).map(|i| (Key::new(i), i))).is_err());
+    assert_eq!(drops() - d0, 10);
+    assert!(k.is_empty());
+    assert!(matches!(
+        t.try_extend([(3001, 0)]),
+        Err(TryReserveError::AllocError { .. })
+    ));
+    assert_eq!(t.len(), 1502);
+    // Appending relinks without allocating.
+    a.0.fail_from.set(usize::MAX);
+    let mut u: TreeMap<u32, u32, Failing> =
+        TreeMap::try_from_iter_in((1990..2100).map(|i| (i, 1)), a.clone()).unwrap();
+    let calls = (a.0.batch_calls.get(), a.0.single_allocs.get());
+    t.append(&mut u);
+    assert_eq!((a.0.batch_calls.get(), a.0.single_allocs.get()), calls);
+    assert!(u.is_empty());
+    t.check_invariants();
+    // 110 keys, 5 of them (1990, 1992, ..., 1998) already present.
+    assert_eq!(t.len(), 1502 + 105);
+    assert_eq!(a.live(), 1607, "the 5 duplicate nodes were freed");
+    drop(t);
+    assert_eq!(a.live(), 0);
+}
+
+#[test]
+fn panicking_ord_in_bulk_merge_changes_nothing() {
+    let mut t: TreeMap<Key, u32> = (0..100).map(|i| (Key::new(i * 2), i)).collect();
+    let mut o: TreeMap<Key, u32> = (0..50).map(|i| (Key::new(i * 3), i)).collect();
+    for countdown in [0, 10, 60] {
+        CMP_BOMB.with(|b| b.set(countdown));
+        let r = catch_unwind(AssertUnwindSafe(|| {
+            t.try_extend((0..60).map(|i| (Key::new(i * 5), 0)))
+        }));
+        assert!(r.is_err());
+        CMP_BOMB.with(|b| b.set(countdown));
+        assert!(catch_unwind(AssertUnwindSafe(|| t.append(&mut o))).is_err());
+        CMP_BOMB.with(|b| b.set(usize::MAX));
+        t.check_invariants();
+        o.check_invariants();
+        assert!(t
+            .iter()
+            .map(|(k, v)| (k.k, *v))
+            .eq((0..100).map(|i| (i * 2, i))));
+        assert_eq!(o.len(), 50);
+    }
 }
 
 // ---------------------------------------------------------------------------
