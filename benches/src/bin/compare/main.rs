@@ -44,6 +44,8 @@ pub struct Run {
     pub bytes_copied: Option<u64>,
     /// (elements so far, seconds) for each growth operation, for plots.
     pub timeline: Vec<(u64, f64)>,
+    /// A second timing some workloads report (the list's traversal).
+    pub aux: Option<f64>,
 }
 
 /// What a child reports.

@@ -16,6 +16,7 @@ pub struct Row {
     pub worst_op_s: f64,
     pub relocations: u64,
     pub bytes_copied: Option<u64>,
+    pub aux_s: Option<f64>,
     pub peak_rss: u64,
     pub reps: usize,
     pub ratio_std: Option<f64>,
@@ -25,7 +26,12 @@ pub struct Row {
 
 fn run_to(s: &mut String, r: &Run) {
     let copied = r.bytes_copied.map_or("-".to_string(), |b| b.to_string());
-    let _ = write!(s, "{},{},{},{}", r.secs, r.worst_op, r.relocations, copied);
+    let aux = r.aux.map_or("-".to_string(), |a| a.to_string());
+    let _ = write!(
+        s,
+        "{},{},{},{},{}",
+        r.secs, r.worst_op, r.relocations, copied, aux
+    );
     if !r.timeline.is_empty() {
         s.push('|');
         for (i, (n, dt)) in r.timeline.iter().enumerate() {
@@ -47,6 +53,10 @@ fn run_from(s: &str) -> Option<Run> {
         bytes_copied: match f.next()? {
             "-" => None,
             b => Some(b.parse().ok()?),
+        },
+        aux: match f.next()? {
+            "-" => None,
+            a => Some(a.parse().ok()?),
         },
         timeline: Vec::new(),
     };
@@ -120,6 +130,10 @@ pub fn aggregate(w: &Workload, results: &[Vec<ChildResult>]) -> Vec<Row> {
                 worst_op_s: median(steady.iter().map(|r| r.worst_op).collect()),
                 relocations: relocs[relocs.len() / 2],
                 bytes_copied: copied.iter().copied().max(),
+                aux_s: {
+                    let a: Vec<f64> = steady.iter().filter_map(|r| r.aux).collect();
+                    (!a.is_empty()).then(|| median(a))
+                },
                 peak_rss: rs.iter().map(|c| c.peak_rss).max().unwrap_or(0),
                 reps: steady.len(),
                 ratio_std: None,
@@ -211,6 +225,22 @@ pub fn print_workload(w: &Workload, rows: &[Row]) {
             bytes(r.peak_rss)
         );
     }
+    if rows.iter().any(|r| r.aux_s.is_some()) {
+        for r in rows {
+            if let Some(a) = r.aux_s {
+                let std_aux = rows
+                    .iter()
+                    .find(|x| x.role == Role::Std)
+                    .and_then(|x| x.aux_s);
+                println!(
+                    "  traversal of {}: {} ({} vs std)",
+                    r.imp,
+                    secs(a),
+                    ratio(std_aux.map(|s| a / s))
+                );
+            }
+        }
+    }
 }
 
 fn find<'a>(rows: &'a [Row], workload: &str, imp: &str) -> Option<&'a Row> {
@@ -272,6 +302,13 @@ pub fn print_targets(rows: &[Row], scale: crate::Scale) {
                     find(rows, w.name, i).map(|a| a.relocations as f64),
                     0.0,
                 ),
+                Target::AuxVsStd(i, x) => (
+                    format!("{i}: traversal vs std"),
+                    find(rows, w.name, i)
+                        .zip(role(rows, w.name, Role::Std))
+                        .and_then(|(a, b)| Some(a.aux_s? / b.aux_s?)),
+                    x,
+                ),
                 Target::FasterThan(i, other, x) => (
                     format!("{i}: speed-up over {other}"),
                     find(rows, w.name, i)
@@ -331,7 +368,7 @@ pub fn to_json(rows: &[Row]) -> String {
             s,
             "  {{\"workload\": {}, \"impl\": {}, \"median_s\": {}, \"cold_s\": {}, \"worst_op_s\": {}, \
              \"relocations\": {}, \"bytes_copied\": {}, \"peak_rss_bytes\": {}, \"reps\": {}, \
-             \"ratio_vs_std\": {}, \"ratio_vs_presized\": {}}}{}\n",
+             \"ratio_vs_std\": {}, \"ratio_vs_presized\": {}, \"aux_s\": {}}}{}\n",
             json_str(r.workload),
             json_str(r.imp),
             json_num(r.median_s),
@@ -343,6 +380,7 @@ pub fn to_json(rows: &[Row]) -> String {
             r.reps,
             r.ratio_std.map_or("null".into(), json_num),
             r.ratio_presized.map_or("null".into(), json_num),
+            r.aux_s.map_or("null".into(), json_num),
             if k + 1 == rows.len() { "" } else { "," }
         );
     }

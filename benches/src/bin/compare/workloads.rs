@@ -8,6 +8,14 @@ use std::time::Instant;
 
 use mallocv2::alloc::Allocator;
 use mallocv2::{BatchAlloc, Heap};
+use mallocv2_collections::aligned::AlignedVec;
+use mallocv2_collections::hash::HashMap as MHashMap;
+use mallocv2_collections::list::LinkedList as MList;
+use mallocv2_collections::reserved::ReservedVec;
+use mallocv2_collections::reserved_string::ReservedString;
+use mallocv2_collections::string::String as MString;
+use mallocv2_collections::tree::TreeMap;
+use mallocv2_collections::vec::Vec as MVec;
 
 use crate::{Run, Scale};
 
@@ -47,6 +55,8 @@ pub enum Target {
     RssVsStd(&'static str, f64),
     /// relocations(impl) == 0
     NoRelocations(&'static str),
+    /// aux(impl) <= x * aux(std) (the workload's second timing)
+    AuxVsStd(&'static str, f64),
     /// median(other) >= x * median(impl): impl is x times faster than other
     FasterThan(&'static str, &'static str, f64),
 }
@@ -90,22 +100,26 @@ fn grow_bytes(scale: Scale) -> usize {
 /// Every workload, in the order they run.
 pub fn all(scale: Scale) -> Vec<Workload> {
     let final_bytes = grow_bytes(scale) as u64;
+    let string_bytes = match scale {
+        Scale::Quick => 64 * MIB as u64,
+        Scale::Full => 256 * MIB as u64,
+    };
     vec![
         Workload {
             name: "aligned-grow",
             what: "push 64-byte-aligned elements to 1 GiB (quick: 256 MiB)",
             impls: vec![
                 imp("std Vec<Aligned64>", "system", Role::Std),
-                imp("Heap grow_live (align 64)", "system", Role::Ours),
+                imp("AlignedVec<Aligned64, 64>", "system", Role::Ours),
                 imp("presized std Vec", "system", Role::Presized),
             ],
             run: aligned_grow,
             targets: vec![
-                Target::TimeVsStd("Heap grow_live (align 64)", 0.6),
-                Target::TimeVsPresized("Heap grow_live (align 64)", 1.15),
-                Target::WorstVsStd("Heap grow_live (align 64)", 1.0 / 20.0),
-                Target::CopiedVsFinal("Heap grow_live (align 64)", 0.01, final_bytes),
-                Target::RssVsStd("Heap grow_live (align 64)", 0.8),
+                Target::TimeVsStd("AlignedVec<Aligned64, 64>", 0.6),
+                Target::TimeVsPresized("AlignedVec<Aligned64, 64>", 1.15),
+                Target::WorstVsStd("AlignedVec<Aligned64, 64>", 1.0 / 20.0),
+                Target::CopiedVsFinal("AlignedVec<Aligned64, 64>", 0.01, final_bytes),
+                Target::RssVsStd("AlignedVec<Aligned64, 64>", 0.8),
             ],
             plot_timeline: true,
             quick_runs: 3,
@@ -116,13 +130,17 @@ pub fn all(scale: Scale) -> Vec<Workload> {
             what: "push u64 to 1 GiB (quick: 256 MiB)",
             impls: vec![
                 imp("std Vec<u64>", "system", Role::Std),
-                imp("Heap grow_live", "system", Role::Ours),
+                imp("ReservedVec<u64>", "system", Role::Ours),
+                imp("Vec<u64, Heap>", "system", Role::Ours),
                 imp("presized std Vec", "system", Role::Presized),
             ],
             run: big_grow,
             targets: vec![
-                Target::TimeVsStd("Heap grow_live", 1.0),
-                Target::TimeVsPresized("Heap grow_live", 1.10),
+                Target::TimeVsStd("ReservedVec<u64>", 1.0),
+                Target::TimeVsPresized("ReservedVec<u64>", 1.10),
+                Target::NoRelocations("ReservedVec<u64>"),
+                Target::TimeVsStd("Vec<u64, Heap>", 1.0),
+                Target::TimeVsPresized("Vec<u64, Heap>", 1.10),
             ],
             plot_timeline: true,
             quick_runs: 3,
@@ -133,13 +151,77 @@ pub fn all(scale: Scale) -> Vec<Workload> {
             what: "256 vectors grown together to 4 MiB each (quick: 128 x 2 MiB)",
             impls: vec![
                 imp("std Vec<u64>", "system", Role::Std),
-                imp("Heap grow_live", "system", Role::Ours),
+                imp("Vec<u64, Heap>", "system", Role::Ours),
                 imp("presized std Vec", "system", Role::Presized),
             ],
             run: many_grow,
             targets: vec![
-                Target::TimeVsStd("Heap grow_live", 0.8),
-                Target::TimeVsPresized("Heap grow_live", 1.15),
+                Target::TimeVsStd("Vec<u64, Heap>", 0.8),
+                Target::TimeVsPresized("Vec<u64, Heap>", 1.15),
+            ],
+            plot_timeline: false,
+            quick_runs: 3,
+            full_runs: 4,
+        },
+        Workload {
+            name: "string-build",
+            what: "append ~100-byte lines to 256 MiB (quick: 64 MiB)",
+            impls: vec![
+                imp("std String", "system", Role::Std),
+                imp("String<Heap>", "system", Role::Ours),
+                imp("ReservedString", "system", Role::Ours),
+            ],
+            run: string_build,
+            targets: vec![
+                Target::TimeVsStd("String<Heap>", 1.0),
+                Target::CopiedVsFinal("String<Heap>", 0.01, string_bytes),
+                Target::TimeVsStd("ReservedString", 1.0),
+                Target::CopiedVsFinal("ReservedString", 0.01, string_bytes),
+            ],
+            plot_timeline: false,
+            quick_runs: 3,
+            full_runs: 4,
+        },
+        Workload {
+            name: "list",
+            what: "build a 10^7-node list from an iterator (quick: 2x10^6), sum it, drop it",
+            impls: vec![
+                imp("std LinkedList", "system", Role::Std),
+                imp("LinkedList (batch-built)", "system", Role::Ours),
+            ],
+            run: list,
+            targets: vec![
+                Target::TimeVsStd("LinkedList (batch-built)", 0.33),
+                Target::AuxVsStd("LinkedList (batch-built)", 0.7),
+            ],
+            plot_timeline: false,
+            quick_runs: 3,
+            full_runs: 4,
+        },
+        Workload {
+            name: "tree",
+            what: "build an ordered map of 10^6 keys in bulk, look up all, drop",
+            impls: vec![
+                imp("std BTreeMap", "system", Role::Std),
+                imp("TreeMap (batch-built)", "system", Role::Ours),
+            ],
+            run: tree,
+            targets: vec![],
+            plot_timeline: false,
+            quick_runs: 3,
+            full_runs: 4,
+        },
+        Workload {
+            name: "hashmap",
+            what: "10^7 u64 inserts then lookups (quick: 2x10^6), same hasher",
+            impls: vec![
+                imp("hashbrown over Global (std)", "system", Role::Std),
+                imp("HashMap (hashbrown over Heap)", "system", Role::Ours),
+            ],
+            run: hashmap,
+            targets: vec![
+                Target::TimeVsStd("HashMap (hashbrown over Heap)", 1.0),
+                Target::RssVsStd("HashMap (hashbrown over Heap)", 1.0),
             ],
             plot_timeline: false,
             quick_runs: 3,
@@ -190,146 +272,48 @@ fn churn_impls() -> Vec<Impl> {
 
 // --- growth ------------------------------------------------------------------
 
-/// A minimal growable buffer over any `ResizeInPlace` allocator using the
-/// growth protocol (`grow_live`) with size feedback: what the collections
-/// do, with nothing else in the way.
-struct GrowBuf<T, A: mallocv2::ResizeInPlace> {
-    ptr: NonNull<T>,
-    len: usize,
-    cap: usize,
-    align: usize,
-    alloc: A,
-}
-
-impl<T: Copy, A: mallocv2::ResizeInPlace> GrowBuf<T, A> {
-    fn new(alloc: A, align: usize) -> Self {
-        GrowBuf {
-            ptr: NonNull::dangling(),
-            len: 0,
-            cap: 0,
-            align: align.max(align_of::<T>()),
-            alloc,
-        }
-    }
-
-    fn layout(&self, cap: usize) -> Layout {
-        Layout::from_size_align(cap * size_of::<T>(), self.align).expect("layout")
-    }
-
-    #[inline]
-    fn push(&mut self, v: T) {
-        if self.len == self.cap {
-            self.grow();
-        }
-        // SAFETY: len < cap after grow; the buffer holds cap elements.
-        unsafe { self.ptr.as_ptr().add(self.len).write(v) };
-        self.len += 1;
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn grow(&mut self) {
-        let new_cap = (self.cap * 2).max(8);
-        let new = self.layout(new_cap);
-        let block = if self.cap == 0 {
-            self.alloc.allocate(new).expect("allocate")
-        } else {
-            // SAFETY: ptr is our live block of layout(cap); len elements live.
-            unsafe {
-                self.alloc.grow_live(
-                    self.ptr.cast(),
-                    self.layout(self.cap),
-                    new,
-                    self.len * size_of::<T>(),
-                )
-            }
-            .expect("grow")
-        };
-        self.ptr = block.cast();
-        self.cap = block.len() / size_of::<T>();
-    }
-
-    fn as_ptr(&self) -> *const T {
-        self.ptr.as_ptr()
-    }
-}
-
-impl<T, A: mallocv2::ResizeInPlace> Drop for GrowBuf<T, A> {
-    fn drop(&mut self) {
-        if self.cap != 0 {
-            let l = Layout::from_size_align(self.cap * size_of::<T>(), self.align).expect("layout");
-            // SAFETY: our live block; usable-size capacity fits the block.
-            unsafe { self.alloc.deallocate(self.ptr.cast(), l) };
-        }
-    }
-}
-
 /// What every growable buffer in these workloads offers.
 trait Grow<T> {
     fn push(&mut self, v: T);
     fn len(&self) -> usize;
     fn capacity(&self) -> usize;
     fn ptr(&self) -> *const T;
-    fn checksum(&self) -> u64;
 }
 
-impl<T: Copy + Into<u64>> Grow<T> for Vec<T> {
-    #[inline]
-    fn push(&mut self, v: T) {
-        Vec::push(self, v);
-    }
-    #[inline]
-    fn len(&self) -> usize {
-        Vec::len(self)
-    }
-    #[inline]
-    fn capacity(&self) -> usize {
-        Vec::capacity(self)
-    }
-    fn ptr(&self) -> *const T {
-        self.as_ptr()
-    }
-    fn checksum(&self) -> u64 {
-        self.iter().step_by(4096).map(|&x| x.into()).sum()
-    }
+macro_rules! grow_impl {
+    ($($t:ty),* $(,)?) => {$(
+        impl<T> Grow<T> for $t {
+            #[inline]
+            fn push(&mut self, v: T) {
+                <$t>::push(self, v);
+            }
+            #[inline]
+            fn len(&self) -> usize {
+                <$t>::len(self)
+            }
+            #[inline]
+            fn capacity(&self) -> usize {
+                <$t>::capacity(self)
+            }
+            #[inline]
+            fn ptr(&self) -> *const T {
+                <$t>::as_ptr(self)
+            }
+        }
+    )*};
 }
 
-impl<T: Copy + Into<u64>, A: mallocv2::ResizeInPlace> Grow<T> for GrowBuf<T, A> {
-    #[inline]
-    fn push(&mut self, v: T) {
-        GrowBuf::push(self, v);
-    }
-    #[inline]
-    fn len(&self) -> usize {
-        self.len
-    }
-    #[inline]
-    fn capacity(&self) -> usize {
-        self.cap
-    }
-    fn ptr(&self) -> *const T {
-        self.as_ptr()
-    }
-    fn checksum(&self) -> u64 {
-        // SAFETY: len elements are initialised.
-        let s = unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) };
-        s.iter().step_by(4096).map(|&x| x.into()).sum()
-    }
-}
+grow_impl!(Vec<T>, MVec<T>, ReservedVec<T>, AlignedVec<T, 64>);
 
 /// A 64-byte-aligned element (a cache line / an AVX-512 register).
 #[derive(Clone, Copy)]
 #[repr(C, align(64))]
 pub struct Aligned64([u64; 8]);
 
-impl From<Aligned64> for u64 {
-    fn from(a: Aligned64) -> u64 {
-        a.0[0]
-    }
-}
-
-/// Pushes `n` values, timing each push that grows the buffer.
-fn push_n<T: Copy, V: Grow<T>>(
+/// Pushes `n` values, timing each push that grows the buffer (the pushes
+/// in between only write memory). The worst of those is the stall a user
+/// feels; a pointer change is a relocation.
+fn push_n<T, V: Grow<T>>(
     v: &mut V,
     n: usize,
     make: impl Fn(usize) -> T,
@@ -355,22 +339,22 @@ fn push_n<T: Copy, V: Grow<T>>(
     }
 }
 
-fn heap_counted(run: &mut Run, f: impl FnOnce(&mut Run)) {
-    let before = Heap::stats();
-    f(run);
-    let d = Heap::stats().since(&before);
-    run.relocations = d.relocations;
-    run.bytes_copied = Some(d.bytes_copied);
-}
-
-fn timed<V>(make: impl FnOnce() -> V, body: impl FnOnce(&mut V, &mut Run)) -> Run {
+/// Times `body` on a fresh value from `make`, drop included. For our
+/// implementations the Heap's own counters give the bytes copied (and the
+/// relocations it performed, copying or not).
+fn timed<V>(ours: bool, make: impl FnOnce() -> V, body: impl FnOnce(&mut V, &mut Run)) -> Run {
     let mut run = Run::default();
+    let before = Heap::stats();
     let t = Instant::now();
     let mut v = make();
     body(&mut v, &mut run);
     black_box(&v);
     drop(v);
     run.secs = t.elapsed().as_secs_f64();
+    if ours {
+        let d = Heap::stats().since(&before);
+        run.bytes_copied = Some(d.bytes_copied);
+    }
     run
 }
 
@@ -378,22 +362,16 @@ fn aligned_grow(imp: &str, scale: Scale, tl: bool) -> Run {
     let n = grow_bytes(scale) / size_of::<Aligned64>();
     let make = |i: usize| Aligned64([i as u64; 8]);
     match imp {
-        "std Vec<Aligned64>" => timed(Vec::new, |v, r| push_n(v, n, make, r, tl)),
-        "presized std Vec" => timed(|| Vec::with_capacity(n), |v, r| push_n(v, n, make, r, tl)),
-        _ => {
-            let mut out = Run::default();
-            heap_counted(&mut out, |out| {
-                let r = timed(
-                    || GrowBuf::new(Heap, 64),
-                    |v, r| {
-                        push_n(v, n, make, r, tl);
-                        assert_eq!(v.as_ptr() as usize % 64, 0);
-                    },
-                );
-                *out = r;
-            });
-            out
-        }
+        "std Vec<Aligned64>" => timed(false, Vec::new, |v, r| push_n(v, n, make, r, tl)),
+        "presized std Vec" => timed(
+            false,
+            || Vec::with_capacity(n),
+            |v, r| push_n(v, n, make, r, tl),
+        ),
+        _ => timed(true, AlignedVec::<Aligned64, 64>::new, |v, r| {
+            push_n(v, n, make, r, tl);
+            assert_eq!(v.as_ptr() as usize % 64, 0);
+        }),
     }
 }
 
@@ -401,41 +379,48 @@ fn big_grow(imp: &str, scale: Scale, tl: bool) -> Run {
     let n = grow_bytes(scale) / 8;
     let make = |i: usize| i as u64;
     match imp {
-        "std Vec<u64>" => timed(Vec::new, |v, r| push_n(v, n, make, r, tl)),
-        "presized std Vec" => timed(|| Vec::with_capacity(n), |v, r| push_n(v, n, make, r, tl)),
-        _ => {
-            let mut out = Run::default();
-            heap_counted(&mut out, |out| {
-                *out = timed(|| GrowBuf::new(Heap, 8), |v, r| push_n(v, n, make, r, tl));
-            });
-            out
-        }
+        "std Vec<u64>" => timed(false, Vec::new, |v, r| push_n(v, n, make, r, tl)),
+        "presized std Vec" => timed(
+            false,
+            || Vec::with_capacity(n),
+            |v, r| push_n(v, n, make, r, tl),
+        ),
+        "ReservedVec<u64>" => timed(
+            true,
+            || ReservedVec::with_max_capacity(n),
+            |v, r| push_n(v, n, make, r, tl),
+        ),
+        _ => timed(true, MVec::new, |v, r| push_n(v, n, make, r, tl)),
     }
 }
 
-fn many_grow_with<V: Grow<u64>>(mut make: impl FnMut() -> V, vectors: usize, each: usize) -> Run {
-    let mut run = Run::default();
-    let t = Instant::now();
-    let mut vs: Vec<V> = (0..vectors).map(|_| make()).collect();
-    for i in 0..each {
-        for v in vs.iter_mut() {
-            if v.len() == v.capacity() {
-                let before = v.ptr();
-                let t = Instant::now();
-                v.push(i as u64);
-                run.worst_op = run.worst_op.max(t.elapsed().as_secs_f64());
-                if i > 0 && v.ptr() != before {
-                    run.relocations += 1;
+fn many_grow_with<V: Grow<u64>>(
+    ours: bool,
+    mut make: impl FnMut() -> V,
+    vectors: usize,
+    each: usize,
+) -> Run {
+    timed(
+        ours,
+        || (0..vectors).map(|_| make()).collect::<Vec<V>>(),
+        |vs, run| {
+            for i in 0..each {
+                for v in vs.iter_mut() {
+                    if v.len() == v.capacity() {
+                        let before = v.ptr();
+                        let t = Instant::now();
+                        v.push(i as u64);
+                        run.worst_op = run.worst_op.max(t.elapsed().as_secs_f64());
+                        if i > 0 && v.ptr() != before {
+                            run.relocations += 1;
+                        }
+                    } else {
+                        v.push(i as u64);
+                    }
                 }
-            } else {
-                v.push(i as u64);
             }
-        }
-    }
-    black_box(vs.iter().map(|v| v.checksum()).sum::<u64>());
-    drop(vs);
-    run.secs = t.elapsed().as_secs_f64();
-    run
+        },
+    )
 }
 
 fn many_grow(imp: &str, scale: Scale, _tl: bool) -> Run {
@@ -445,16 +430,148 @@ fn many_grow(imp: &str, scale: Scale, _tl: bool) -> Run {
     };
     let each = bytes / 8;
     match imp {
-        "std Vec<u64>" => many_grow_with(Vec::new, vectors, each),
-        "presized std Vec" => many_grow_with(|| Vec::with_capacity(each), vectors, each),
-        _ => {
-            let mut out = Run::default();
-            heap_counted(&mut out, |out| {
-                *out = many_grow_with(|| GrowBuf::<u64, Heap>::new(Heap, 8), vectors, each);
-            });
-            out
-        }
+        "std Vec<u64>" => many_grow_with(false, Vec::new, vectors, each),
+        "presized std Vec" => many_grow_with(false, || Vec::with_capacity(each), vectors, each),
+        _ => many_grow_with(true, MVec::new, vectors, each),
     }
+}
+
+// --- strings -----------------------------------------------------------------
+
+/// Appends numbered ~100-byte lines until `bytes` are written.
+fn string_build(imp: &str, scale: Scale, tl: bool) -> Run {
+    let bytes = match scale {
+        Scale::Quick => 64 * MIB,
+        Scale::Full => 256 * MIB,
+    };
+    let line = "the quick brown fox jumps over the lazy dog; memory is bandwidth, not capacity, so stop copying\n";
+    assert!(line.len() >= 96);
+    macro_rules! build {
+        ($ours:expr, $make:expr) => {
+            timed($ours, $make, |s, run| {
+                let mut k = 0u64;
+                while s.len() + line.len() + 20 <= bytes {
+                    let grows = s.capacity() - s.len() < line.len() + 20;
+                    let before = s.as_ptr();
+                    let t = grows.then(Instant::now);
+                    use std::fmt::Write as _;
+                    let _ = write!(s, "{k:>8} ");
+                    s.push_str(line);
+                    if let Some(t) = t {
+                        let dt = t.elapsed().as_secs_f64();
+                        run.worst_op = run.worst_op.max(dt);
+                        if tl {
+                            run.timeline.push((s.len() as u64, dt));
+                        }
+                        if s.as_ptr() != before && k > 0 {
+                            run.relocations += 1;
+                        }
+                    }
+                    k += 1;
+                }
+                assert!(s.ends_with('\n'));
+            })
+        };
+    }
+    match imp {
+        "std String" => build!(false, String::new),
+        "ReservedString" => build!(true, || ReservedString::with_max_capacity(bytes)),
+        _ => build!(true, MString::new),
+    }
+}
+
+// --- linked list, tree, hash map --------------------------------------------
+
+fn list(imp: &str, scale: Scale, _tl: bool) -> Run {
+    let n: u64 = match scale {
+        Scale::Quick => 2_000_000,
+        Scale::Full => 10_000_000,
+    };
+    let mut run = Run::default();
+    let before = Heap::stats();
+    macro_rules! go {
+        ($make:expr) => {{
+            let t = Instant::now();
+            let l = $make;
+            let built = t.elapsed().as_secs_f64();
+            let t = Instant::now();
+            let sum: u64 = l.iter().sum();
+            run.aux = Some(t.elapsed().as_secs_f64());
+            assert_eq!(sum, n * (n - 1) / 2);
+            let t = Instant::now();
+            drop(black_box(l));
+            run.secs = built + t.elapsed().as_secs_f64();
+        }};
+    }
+    if imp == "std LinkedList" {
+        go!((0..n).collect::<std::collections::LinkedList<u64>>());
+    } else {
+        go!((0..n).collect::<MList<u64>>());
+        run.bytes_copied = Some(Heap::stats().since(&before).bytes_copied);
+    }
+    run
+}
+
+fn tree(imp: &str, scale: Scale, _tl: bool) -> Run {
+    let n: u64 = match scale {
+        Scale::Quick => 1_000_000,
+        Scale::Full => 1_000_000,
+    };
+    // Keys in a scrambled order, so the bulk build has to sort.
+    let keys: Vec<u64> = (0..n)
+        .map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 16)
+        .collect();
+    let mut run = Run::default();
+    macro_rules! go {
+        ($map:ty) => {{
+            let t = Instant::now();
+            let m: $map = keys.iter().map(|&k| (k, k ^ 1)).collect();
+            let mut hits = 0u64;
+            for &k in &keys {
+                hits += u64::from(m.get(&k) == Some(&(k ^ 1)));
+            }
+            assert_eq!(hits, n);
+            drop(black_box(m));
+            run.secs = t.elapsed().as_secs_f64();
+        }};
+    }
+    if imp == "std BTreeMap" {
+        go!(std::collections::BTreeMap<u64, u64>);
+    } else {
+        go!(TreeMap<u64, u64>);
+    }
+    run
+}
+
+fn hashmap(imp: &str, scale: Scale, _tl: bool) -> Run {
+    let n: u64 = match scale {
+        Scale::Quick => 2_000_000,
+        Scale::Full => 10_000_000,
+    };
+    let mut run = Run::default();
+    macro_rules! go {
+        ($make:expr) => {{
+            let t = Instant::now();
+            let mut m = $make;
+            for i in 0..n {
+                m.insert(i.wrapping_mul(0x9e37_79b9_7f4a_7c15), i);
+            }
+            let mut hits = 0u64;
+            for i in 0..n {
+                hits += u64::from(m.get(&i.wrapping_mul(0x9e37_79b9_7f4a_7c15)) == Some(&i));
+            }
+            assert_eq!(hits, n);
+            drop(black_box(m));
+            run.secs = t.elapsed().as_secs_f64();
+        }};
+    }
+    let hasher = mallocv2_collections::hash::DefaultHashBuilder::default();
+    if imp == "hashbrown over Global (std)" {
+        go!(hashbrown::HashMap::<u64, u64, _>::with_hasher(hasher));
+    } else {
+        go!(MHashMap::<u64, u64>::with_hasher(hasher));
+    }
+    run
 }
 
 // --- batch -------------------------------------------------------------------
