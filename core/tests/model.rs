@@ -554,7 +554,7 @@ fn run(ops: Vec<Op>) -> bool {
 #[test]
 fn heap_matches_model() {
     QuickCheck::new()
-        .tests(scaled(80, 10) as u64)
+        .tests(scaled(80, 4) as u64)
         .rng(Gen::new(60))
         .quickcheck(run as fn(Vec<Op>) -> bool);
 }
@@ -564,7 +564,7 @@ fn heap_matches_model() {
 #[test]
 fn heap_fixed_program() {
     let mut ops = Vec::new();
-    for k in 0..64u32 {
+    for k in 0..scaled(64, 16) as u32 {
         let s = k.wrapping_mul(2_654_435_761);
         ops.push(Op::Alloc {
             size: s,
