@@ -364,11 +364,11 @@ fn json_num(x: f64) -> String {
 pub fn to_json(rows: &[Row]) -> String {
     let mut s = String::from("[\n");
     for (k, r) in rows.iter().enumerate() {
-        let _ = write!(
+        let _ = writeln!(
             s,
             "  {{\"workload\": {}, \"impl\": {}, \"median_s\": {}, \"cold_s\": {}, \"worst_op_s\": {}, \
              \"relocations\": {}, \"bytes_copied\": {}, \"peak_rss_bytes\": {}, \"reps\": {}, \
-             \"ratio_vs_std\": {}, \"ratio_vs_presized\": {}, \"aux_s\": {}}}{}\n",
+             \"ratio_vs_std\": {}, \"ratio_vs_presized\": {}, \"aux_s\": {}}}{}",
             json_str(r.workload),
             json_str(r.imp),
             json_num(r.median_s),
