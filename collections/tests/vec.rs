@@ -844,6 +844,49 @@ fn failing_allocator_in_with_capacity_extend_and_shrink() {
 }
 
 #[test]
+fn os_failures_during_heap_growth_lose_nothing() {
+    use mallocv2::fault::{self, OsOp};
+    // Every OS step of the Heap's span path fails once, at each position
+    // along a growth to 4 MiB: the vector either falls back to another step
+    // of the protocol or reports an error, and never loses an element.
+    let target = (4usize << 20) / 8;
+    let mut errors = 0;
+    for op in [
+        OsOp::Reserve,
+        OsOp::Commit,
+        OsOp::Move,
+        OsOp::Extend,
+        OsOp::Decommit,
+    ] {
+        for nth in 1..=6 {
+            let mut v: Vec<u64> = Vec::new();
+            fault::fail_nth(op, nth);
+            for i in 0..target as u64 {
+                if let Err(e) = v.try_push(i) {
+                    assert!(matches!(e, TryReserveError::AllocError { .. }), "{e:?}");
+                    errors += 1;
+                    // The injected failure fired once; the retry works.
+                    v.push(i);
+                }
+            }
+            fault::clear();
+            assert_eq!(v.len(), target, "{op:?} #{nth}");
+            assert!(
+                v.iter().enumerate().all(|(i, &x)| x == i as u64),
+                "{op:?} #{nth}"
+            );
+            v.truncate(1000);
+            v.shrink_to_fit();
+            assert!(
+                v.iter().enumerate().all(|(i, &x)| x == i as u64),
+                "{op:?} #{nth}"
+            );
+        }
+    }
+    println!("{errors} growths failed and were retried");
+}
+
+#[test]
 fn works_with_global_allocator() {
     let mut v: Vec<u32, Global> = Vec::new_in(Global);
     for i in 0..100_000 {
