@@ -554,7 +554,7 @@ fn run(ops: Vec<Op>) -> bool {
 #[test]
 fn heap_matches_model() {
     QuickCheck::new()
-        .tests(scaled(80, 4) as u64)
+        .tests(scaled(60, 4) as u64)
         .rng(Gen::new(60))
         .quickcheck(run as fn(Vec<Op>) -> bool);
 }
