@@ -19,22 +19,39 @@
 //!   other writer is held up.
 //! - **Write**: the writer moves its value into slot `i` (nothing in
 //!   between can panic).
-//! - **Publish**: the writer waits until `published == i` (`Acquire`; it
-//!   spins briefly, then yields) and stores `i + 1` with `Release`. Each
-//!   writer's store thus happens after all earlier writers' slot writes
-//!   (through the chain of acquire loads), and `published` only ever moves
-//!   forward by one.
-//! - **Read**: one `Acquire` load of `published`; every slot below it is
-//!   fully written and happens-before the read. The base pointer is a plain
-//!   field that never changes, so readers need no lock and no per-element
-//!   atomics; [`as_slice`](AppendVec::as_slice) is a real `&[T]`.
+//! - **Publish**: if `published == i` (`Acquire`), the writer stores `i + 1`
+//!   (`Release`): the common case, one load and one store. Otherwise an
+//!   earlier slot is still being written: the writer sets slot `i`'s bit in
+//!   a writer-only "written" bitmap (`Release`) and *helps*: any writer
+//!   that finds the slot at `published` marked written advances `published`
+//!   over the whole run of marked slots with one compare-and-swap
+//!   (`AcqRel`). So once the slow earlier writer finishes, every slot
+//!   written meanwhile is published at once, whichever thread gets the CPU
+//!   first; no writer has to be scheduled just to publish its own slot. A
+//!   writer returns only when its slot is published (spinning briefly, then
+//!   yielding, then blocking on a condition variable, so a preempted writer
+//!   gets the CPU instead of busy waiters).
+//! - **Read**: one `Acquire` load of `published`; nothing else. Every slot
+//!   below it was written before the store (or compare-and-swap) that made
+//!   it visible: a fast-path store follows the writer's own slot write and
+//!   its `Acquire` load of the previous value, and a helping
+//!   compare-and-swap follows `Acquire` loads of the bits each writer set
+//!   with `Release` after writing its slot; chained, every slot write
+//!   happens-before any read that sees it published. The base pointer is a
+//!   plain field that never changes, so readers need no lock and no
+//!   per-element atomics; [`as_slice`](AppendVec::as_slice) is a real
+//!   `&[T]`.
 //!
-//! Why wait instead of per-slot "written" flags: flags would have to be read
-//! (and scanned) by readers to find the contiguous prefix. Waiting costs
-//! writers only when an earlier writer is preempted between its claim and
-//! its publish, a window of one move of `T`; in exchange `push` returning
-//! `i` means `get(i)` is `Some` from then on, in every thread that
-//! synchronises with the pusher.
+//! Why not per-slot flags on the read path (as bucket-based peers do):
+//! readers would have to scan them to find the contiguous prefix. Here the
+//! flags exist only for writers, and are touched only when writers overlap.
+//! In exchange for waiting, `push` returning `i` means `get(i)` is `Some`
+//! from then on, in every thread that synchronises with the pusher.
+//! The bitmap costs one bit of address space per element of the maximum
+//! capacity, committed along with the elements.
+//!
+//! Zero-sized elements need no storage: a push is one compare-and-swap of
+//! `published`.
 
 use core::fmt;
 use core::hint;
@@ -43,10 +60,11 @@ use core::mem;
 use core::ops::Index;
 use core::ptr::{self, NonNull};
 use core::slice;
-use core::sync::atomic::{fence, AtomicUsize, Ordering};
+use core::sync::atomic::{fence, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
+use mallocv2::alloc::Layout;
 use mallocv2::Reservation;
 
 use crate::error::TryReserveError;
@@ -56,6 +74,46 @@ use crate::reserved::{self, capacity_panic, ReservedVec};
 const SPINS: u32 = 64;
 /// Yields before it blocks on the condition variable.
 const YIELDS: u32 = 8;
+
+/// Bytes of "written" bitmap for `n` elements (whole `u64` words).
+const fn bitmap_bytes(n: usize) -> usize {
+    n.div_ceil(64) * 8
+}
+
+/// The reservations, behind the commit lock.
+struct Storage {
+    /// The elements; `None` for zero-sized `T` or a maximum of 0.
+    elems: Option<Reservation>,
+    /// The writers' "slot written" bitmap, one bit per element of the
+    /// maximum capacity; `None` exactly when `elems` is. Its committed part
+    /// covers at least `committed` elements.
+    done: Option<Reservation>,
+}
+
+/// Reserves the elements and the bitmap for up to `max` elements of `T`
+/// (non-zero-sized); with `fallback`, halves `max` until the OS accepts.
+fn reserve_storage<T>(
+    max: usize,
+    fallback: bool,
+) -> Result<(Reservation, Reservation, usize), TryReserveError> {
+    let mut want = max;
+    loop {
+        let r = reserved::reserve_for::<T>(want, want.min(1), false).and_then(|(elems, m)| {
+            let bytes = bitmap_bytes(m);
+            match Reservation::new(bytes) {
+                Ok(done) => Ok((elems, done, m)),
+                Err(_) => Err(TryReserveError::AllocError {
+                    layout: Layout::from_size_align(bytes, 8)
+                        .map_err(|_| TryReserveError::CapacityOverflow)?,
+                }),
+            }
+        });
+        match r {
+            Err(TryReserveError::AllocError { .. }) if fallback && want > 1 => want /= 2,
+            r => return r,
+        }
+    }
+}
 
 /// Keeps the writers' claim counter off the readers' cache line.
 #[repr(align(128))]
@@ -140,10 +198,15 @@ pub struct AppendVec<T> {
     /// committed. Invariant: `claimed <= committed <= max`.
     committed: AtomicUsize,
     /// `[0, claimed)` are owned by writers (published or being written).
+    /// Unused for zero-sized `T`.
     claimed: CachePadded<AtomicUsize>,
-    /// The address space; the lock serialises commits (readers never take
-    /// it). `None` for zero-sized `T` or a maximum of 0.
-    res: Mutex<Option<Reservation>>,
+    /// Base of the writers' "written" bitmap (`u64` words, bit `i % 64` of
+    /// word `i / 64` for slot `i`), dangling when there is none. Never
+    /// changes. Only writers read it, and only at indices `< committed`.
+    done: NonNull<AtomicU64>,
+    /// The reservations; the lock serialises commits (readers never take
+    /// it).
+    res: Mutex<Storage>,
     /// Writers blocked in `wait_for` (registered before they check).
     waiters: AtomicUsize,
     /// Lock and condition variable for blocked writers (never readers).
@@ -244,25 +307,51 @@ impl<T> AppendVec<T> {
     }
 
     fn build(max: usize, fallback: bool) -> Result<Self, TryReserveError> {
-        let (res, ptr, max) = if Self::IS_ZST || max == 0 {
-            (None, NonNull::dangling(), max)
+        let (storage, max) = if Self::IS_ZST || max == 0 {
+            (
+                Storage {
+                    elems: None,
+                    done: None,
+                },
+                max,
+            )
         } else {
-            let (res, max) = reserved::reserve_for::<T>(max, 1, fallback)?;
-            let ptr = res.as_ptr().cast();
-            (Some(res), ptr, max)
+            let (elems, done, max) = reserve_storage::<T>(max, fallback)?;
+            (
+                Storage {
+                    elems: Some(elems),
+                    done: Some(done),
+                },
+                max,
+            )
         };
-        Ok(AppendVec {
+        Ok(Self::from_storage(storage, max, 0, 0))
+    }
+
+    /// Assembles a vector over `storage` whose first `len` elements are
+    /// initialised and `committed` fit in committed memory.
+    fn from_storage(storage: Storage, max: usize, len: usize, committed: usize) -> Self {
+        let ptr = storage
+            .elems
+            .as_ref()
+            .map_or(NonNull::dangling(), |r| r.as_ptr().cast());
+        let done = storage
+            .done
+            .as_ref()
+            .map_or(NonNull::dangling(), |r| r.as_ptr().cast());
+        AppendVec {
             ptr,
             max,
-            published: AtomicUsize::new(0),
-            committed: AtomicUsize::new(if Self::IS_ZST { max } else { 0 }),
-            claimed: CachePadded(AtomicUsize::new(0)),
-            res: Mutex::new(res),
+            published: AtomicUsize::new(len),
+            committed: AtomicUsize::new(if Self::IS_ZST { max } else { committed }),
+            claimed: CachePadded(AtomicUsize::new(len)),
+            done,
+            res: Mutex::new(storage),
             waiters: AtomicUsize::new(0),
             wait_lock: Mutex::new(()),
             wake: Condvar::new(),
             _marker: PhantomData,
-        })
+        }
     }
 
     /// Appends `value` and returns its index. The element is visible to
@@ -308,6 +397,20 @@ impl<T> AppendVec<T> {
     /// ```
     #[inline]
     pub fn try_push(&self, value: T) -> Result<usize, TryReserveError> {
+        if Self::IS_ZST {
+            // No storage and nothing to write: claiming is publishing.
+            let max = self.max;
+            let i = self
+                .published
+                .fetch_update(Ordering::Release, Ordering::Relaxed, |p| {
+                    (p < max).then_some(p + 1)
+                })
+                .map_err(|_| TryReserveError::Exhausted { max_capacity: max })?;
+            // The value now lives in slot `i` (a zero-sized slot): it is
+            // dropped with the vector.
+            mem::forget(value);
+            return Ok(i);
+        }
         let i = self.claim()?;
         // SAFETY: `claim` handed out slot `i` to this call only, and
         // `i < committed`: the slot is committed memory inside the
@@ -360,10 +463,19 @@ impl<T> AppendVec<T> {
         if at < committed {
             return Ok(()); // another writer committed meanwhile
         }
-        let res = guard.as_mut().ok_or(TryReserveError::Exhausted {
-            max_capacity: self.max,
+        let storage = &mut *guard;
+        let (Some(elems), Some(done)) = (storage.elems.as_mut(), storage.done.as_mut()) else {
+            return Err(TryReserveError::Exhausted {
+                max_capacity: self.max,
+            });
+        };
+        let cap = reserved::commit_for::<T>(elems, at + 1, self.max, false)?;
+        // The bitmap covers every committed slot before `committed` says
+        // so. (If this fails, the extra element pages just stay unused.)
+        let bits = bitmap_bytes(cap);
+        done.commit(bits).map_err(|_| TryReserveError::AllocError {
+            layout: Layout::from_size_align(bits, 8).unwrap_or(Layout::new::<u64>()),
         })?;
-        let cap = reserved::commit_for::<T>(res, at + 1, self.max, false)?;
         debug_assert!(
             cap > at && cap >= committed,
             "AppendVec commit: at {at}, cap {cap}, was {committed}"
@@ -372,43 +484,131 @@ impl<T> AppendVec<T> {
         Ok(())
     }
 
-    /// Publishes slot `i` once every earlier slot is published.
+    /// Publishes slot `i` (written) and returns once it is published.
     #[inline]
     fn publish(&self, i: usize) {
-        // Acquire: our Release store below must carry the earlier writers'
-        // slot writes along to readers.
-        let mut tries = 0u32;
-        while self.published.load(Ordering::Acquire) != i {
-            if tries < SPINS {
-                hint::spin_loop();
-            } else if tries < SPINS + YIELDS {
-                std::thread::yield_now();
-            } else {
-                self.wait_for(i);
-                break;
-            }
-            tries += 1;
+        if self.published.load(Ordering::Acquire) == i {
+            // Every earlier slot is published, and nobody else can move
+            // `published` from `i` (slot `i`'s bit is not set): a plain
+            // Release store publishes our write.
+            self.published.store(i + 1, Ordering::Release);
+            self.after_advance();
+        } else {
+            self.publish_slow(i);
         }
-        self.published.store(i + 1, Ordering::Release);
+    }
+
+    /// Wakes blocked writers after `published` moved.
+    #[inline]
+    fn after_advance(&self) {
         // Pairs with the fence in `wait_for` (a store-load handshake): either
-        // the waiter sees our store, or we see its registration and wake it.
+        // the waiter sees the new `published`, or we see its registration
+        // and wake it.
         fence(Ordering::SeqCst);
         if self.waiters.load(Ordering::Relaxed) > 0 {
             self.wake_waiters();
         }
     }
 
-    /// The slow path of `publish`: blocks until `published == i`, so that a
-    /// preempted earlier writer gets the CPU instead of spinning waiters.
+    /// Slot `i`'s bitmap word and bit.
+    ///
+    /// # Safety
+    /// `i < committed` (so the word is in committed bitmap memory), and `T`
+    /// is not zero-sized.
+    #[inline]
+    unsafe fn done_bit(&self, i: usize) -> (&AtomicU64, u64) {
+        debug_assert!(
+            !Self::IS_ZST && i < self.committed.load(Ordering::Relaxed),
+            "done_bit({i}) with committed {}",
+            self.committed.load(Ordering::Relaxed)
+        );
+        // SAFETY: the bitmap's committed part covers every index below
+        // `committed` (the caller's promise), zero-initialised by the OS and
+        // only accessed atomically.
+        (unsafe { &*self.done.as_ptr().add(i / 64) }, 1 << (i % 64))
+    }
+
+    /// Whether slot `i` is marked written (`Acquire`: its write
+    /// happens-before our later Release of `published`).
+    ///
+    /// # Safety
+    /// As [`done_bit`](Self::done_bit).
+    #[inline]
+    unsafe fn is_done(&self, i: usize) -> bool {
+        // SAFETY: forwarded from the caller.
+        let (word, bit) = unsafe { self.done_bit(i) };
+        word.load(Ordering::Acquire) & bit != 0
+    }
+
+    /// First index from `p` on that is not marked written (`p` itself when
+    /// slot `p` is still being written).
+    fn scan_done(&self, p: usize) -> usize {
+        // Bits at or past `committed` are never set (slots there were never
+        // claimed), and their words may not be committed: stop there.
+        let limit = self.committed.load(Ordering::Acquire);
+        let mut q = p;
+        // SAFETY: `q < limit == committed`; `T` is not zero-sized (no
+        // zero-sized push gets here).
+        while q < limit && unsafe { self.is_done(q) } {
+            q += 1;
+        }
+        q
+    }
+
+    /// Publishing when an earlier slot is still being written: mark slot
+    /// `i` written, then help advance `published` until it passes `i`.
     #[cold]
     #[inline(never)]
-    fn wait_for(&self, i: usize) {
+    fn publish_slow(&self, i: usize) {
+        // SAFETY: `i < claimed <= committed`; not zero-sized.
+        let (word, bit) = unsafe { self.done_bit(i) };
+        // Release: whoever sees the bit (with Acquire) sees our slot write.
+        word.fetch_or(bit, Ordering::Release);
+        let mut tries = 0u32;
+        loop {
+            let p = self.published.load(Ordering::Acquire);
+            if p > i {
+                return;
+            }
+            let q = self.scan_done(p);
+            if q > p {
+                // Slots `[p, q)` are written: publish them all. AcqRel: the
+                // Acquire loads of their bits come first, and our Release
+                // carries those writes to readers.
+                if self
+                    .published
+                    .compare_exchange(p, q, Ordering::AcqRel, Ordering::Acquire)
+                    .is_ok()
+                {
+                    self.after_advance();
+                }
+                continue;
+            }
+            // Slot `p` is still being written by its writer: wait for it.
+            if tries < SPINS {
+                hint::spin_loop();
+            } else if tries < SPINS + YIELDS {
+                std::thread::yield_now();
+            } else {
+                self.wait_for(p);
+            }
+            tries = tries.saturating_add(1);
+        }
+    }
+
+    /// Blocks until `published` moves past `p` or slot `p` is marked
+    /// written, so a preempted writer gets the CPU instead of spinners.
+    #[cold]
+    #[inline(never)]
+    fn wait_for(&self, p: usize) {
         self.waiters.fetch_add(1, Ordering::SeqCst);
         fence(Ordering::SeqCst);
         let mut guard = self.wait_lock.lock().unwrap_or_else(|e| e.into_inner());
-        while self.published.load(Ordering::Acquire) != i {
-            // The timeout only bounds the cost of a missed wake-up; the
-            // handshake above is meant to make those impossible.
+        // SAFETY: `p <= i < committed` for the caller's slot `i`.
+        while self.published.load(Ordering::Acquire) == p && !unsafe { self.is_done(p) } {
+            // Slot `p`'s writer wakes us when it publishes; if it is
+            // preempted between marking its slot and publishing, the timeout
+            // lets us see the mark and publish for it.
             guard = match self.wake.wait_timeout(guard, Duration::from_millis(1)) {
                 Ok((g, _)) => g,
                 Err(e) => e.into_inner().0,
@@ -598,11 +798,14 @@ impl<T> AppendVec<T> {
         let cap = *self.committed.get_mut();
         let claimed = *self.claimed.0.get_mut();
         debug_assert!(
-            len == claimed && len <= cap && cap <= self.max,
+            (len == claimed || Self::IS_ZST) && len <= cap && cap <= self.max,
             "AppendVec: published {len}, claimed {claimed}, committed {cap}, max {}",
             self.max
         );
-        let res = self.res.get_mut().unwrap_or_else(|e| e.into_inner()).take();
+        let storage = self.res.get_mut().unwrap_or_else(|e| e.into_inner());
+        let res = storage.elems.take();
+        // The bitmap is no longer needed.
+        drop(storage.done.take());
         let (ptr, max) = (self.ptr, self.max);
         // The elements and the reservation now belong to the new vector:
         // the empty shell drops nothing.
@@ -634,7 +837,7 @@ impl<T> AppendVec<T> {
 impl<T> Drop for AppendVec<T> {
     fn drop(&mut self) {
         debug_assert!(
-            *self.published.get_mut() == *self.claimed.0.get_mut(),
+            Self::IS_ZST || *self.published.get_mut() == *self.claimed.0.get_mut(),
             "AppendVec dropped with published {} != claimed {}",
             self.published.get_mut(),
             self.claimed.0.get_mut()
@@ -732,19 +935,34 @@ impl<T> From<ReservedVec<T>> for AppendVec<T> {
         if let Err(e) = v.ensure_reserved() {
             capacity_panic("AppendVec::from", e)
         }
-        let (res, ptr, len, cap, max) = v.into_parts();
-        AppendVec {
-            ptr,
-            max,
-            published: AtomicUsize::new(len),
-            committed: AtomicUsize::new(cap),
-            claimed: CachePadded(AtomicUsize::new(len)),
-            res: Mutex::new(res),
-            waiters: AtomicUsize::new(0),
-            wait_lock: Mutex::new(()),
-            wake: Condvar::new(),
-            _marker: PhantomData,
-        }
+        // The bitmap: reserved for the maximum, committed for the capacity.
+        // Bits below `len` are never looked at (`published` starts there).
+        let done = if v.max_capacity() > 0 && !Self::IS_ZST {
+            let bitmap = Reservation::new(bitmap_bytes(v.max_capacity())).and_then(|mut r| {
+                r.commit(bitmap_bytes(v.capacity()))?;
+                Ok(r)
+            });
+            match bitmap {
+                Ok(r) => Some(r),
+                Err(_) => capacity_panic(
+                    "AppendVec::from",
+                    TryReserveError::AllocError {
+                        layout: Layout::array::<u64>(v.max_capacity().div_ceil(64))
+                            .unwrap_or(Layout::new::<u64>()),
+                    },
+                ),
+            }
+        } else {
+            None
+        };
+        let (elems, ptr, len, cap, max) = v.into_parts();
+        let me = Self::from_storage(Storage { elems, done }, max, len, cap);
+        debug_assert!(
+            me.ptr == ptr,
+            "AppendVec::from: base {:p} != {ptr:p}",
+            me.ptr
+        );
+        me
     }
 }
 
