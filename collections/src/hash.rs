@@ -21,7 +21,7 @@
 //!   serde with the `serde` feature), so switching from
 //!   `std::collections::HashMap` is a change of import;
 //! - shadow `try_reserve` to return the crate's shared
-//!   [`TryReserveError`](crate::TryReserveError).
+//!   [`TryReserveError`].
 //!
 //! [`into_inner`](HashMap::into_inner) and `From` convert to and from the
 //! hashbrown type at no cost.
