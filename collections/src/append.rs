@@ -132,9 +132,16 @@ struct CachePadded<T>(T);
 /// - Reads (`len`, `get`, `as_slice`, `iter`) cost one `Acquire` load.
 /// - Growth commits pages in place under a mutex (rare: the committed part
 ///   at least doubles each time); elements never move.
+/// - Pushes cost one compare-and-swap to claim a slot, the move of `T`, and
+///   one load and one store to publish it; when pushes overlap, a writer
+///   whose predecessor is still writing marks its slot in a writer-only
+///   bitmap and returns once that predecessor (or anyone) publishes both.
 /// - The maximum capacity is fixed at construction (the reservation);
 ///   `new` reserves [`DEFAULT_MAX_BYTES`](crate::reserved::DEFAULT_MAX_BYTES)
-///   up front (falling back to smaller reservations if the OS refuses).
+///   up front (falling back to smaller reservations if the OS refuses), plus
+///   one bit per element for the writers' bitmap (1/8 of that again for
+///   `u8` elements, less for larger ones). No memory is committed until the
+///   first push.
 /// - `Sync` needs `T: Send + Sync` (pushing through `&self` moves `T` into
 ///   the vector from any thread; `get` shares `&T`); `Send` needs `T: Send`.
 ///

@@ -112,6 +112,32 @@ fn stress_pushers_and_readers() {
 }
 
 #[test]
+fn stress_more_pushers_than_cores() {
+    // Oversubscribed writers overlap often: slots get published by helping.
+    const PUSHERS: u64 = 8;
+    const PER: u64 = 10_000;
+    let v: AppendVec<Item> = AppendVec::new();
+    let barrier = Barrier::new(PUSHERS as usize);
+    std::thread::scope(|s| {
+        for t in 0..PUSHERS {
+            let (v, barrier) = (&v, &barrier);
+            s.spawn(move || {
+                barrier.wait();
+                for i in 0..PER {
+                    let x = Item::new(t * PER + i);
+                    let idx = v.push(x);
+                    assert!(v.len() > idx);
+                    assert_eq!(v.as_slice()[idx], x);
+                }
+            });
+        }
+    });
+    let mut all = v.into_vec();
+    all.sort();
+    assert!(all.iter().copied().eq((0..PUSHERS * PER).map(Item::new)));
+}
+
+#[test]
 fn stress_at_the_maximum() {
     // More pushes than room: exactly `max` succeed, the rest fail, and the
     // contents are the successful pushes.
