@@ -965,6 +965,38 @@ impl<T, A: Allocator + BatchAlloc> LinkedList<T, A> {
         Ok(())
     }
 
+    /// Checks the links (every `prev` mirrors a `next`, `tail` is the last
+    /// node, `len` counts the nodes), panicking with the offending values.
+    /// For tests and fuzzing.
+    #[doc(hidden)]
+    pub fn check_invariants(&self) {
+        let mut n = 0usize;
+        let mut prev: Link<T> = None;
+        let mut cur = self.head;
+        while let Some(c) = cur {
+            // SAFETY: nodes of this list are live while it is borrowed.
+            let (p, next) = unsafe { ((*c.as_ptr()).prev, (*c.as_ptr()).next) };
+            assert_eq!(p, prev, "node {n} at {c:p}: prev {p:?}, expected {prev:?}");
+            prev = cur;
+            cur = next;
+            n += 1;
+            assert!(n <= self.len, "more nodes than len {}", self.len);
+        }
+        assert_eq!(
+            prev, self.tail,
+            "tail {:?} is not the last node {prev:?}",
+            self.tail
+        );
+        assert_eq!(n, self.len, "len {} but {n} nodes", self.len);
+        assert_eq!(
+            self.head.is_none(),
+            self.len == 0,
+            "head {:?} with len {}",
+            self.head,
+            self.len
+        );
+    }
+
     /// A cursor at the first element (the "ghost" position if empty).
     ///
     /// ```

@@ -2054,6 +2054,38 @@ impl<K: Ord, V, A: Allocator + BatchAlloc> TreeMap<K, V, A> {
         self.merge_sorted(sort_dedup(collect_vec(items)))
     }
 
+    /// Splits the map at `key`: `self` keeps the keys below it, the result
+    /// holds `key` and everything above. `O(n)`: both halves are relinked
+    /// from the existing nodes, nothing is allocated or moved.
+    ///
+    /// ```
+    /// use mallocv2_collections::tree::TreeMap;
+    /// let mut a: TreeMap<u32, u32> = (0..10).map(|i| (i, i)).collect();
+    /// let b = a.split_off(&4);
+    /// assert_eq!(a.len(), 4);
+    /// assert_eq!(b.first_key_value(), Some((&4, &4)));
+    /// ```
+    pub fn split_off<Q: Ord + ?Sized>(&mut self, key: &Q) -> Self
+    where
+        K: Borrow<Q>,
+        A: Clone,
+    {
+        let nodes = self.nodes_in_order();
+        // Comparisons first: a panicking `Ord` leaves the map intact.
+        // SAFETY: live nodes of the intact tree.
+        let at = nodes.partition_point(|n| unsafe { (*n.as_ptr()).key.borrow() < key });
+        let mut rest = Self::new_in(self.alloc.clone());
+        // SAFETY: the two halves are disjoint, each in key order, and
+        // together all of the map's nodes.
+        unsafe {
+            self.root = relink(&nodes[..at]);
+            rest.root = relink(&nodes[at..]);
+        }
+        self.len = at;
+        rest.len = nodes.len() - at;
+        rest
+    }
+
     /// Moves all of `other`'s entries into `self` in `O(n + m)`, without
     /// allocating or moving an entry: the nodes of both trees are relinked
     /// into one. For a key in both, `other`'s value wins (like
@@ -2471,6 +2503,23 @@ impl<T: Ord, A: Allocator + BatchAlloc> TreeSet<T, A> {
     /// ```
     pub fn append(&mut self, other: &mut Self) {
         self.map.append(&mut other.map);
+    }
+
+    /// Splits the set at `value` (see [`TreeMap::split_off`]).
+    ///
+    /// ```
+    /// let mut a: mallocv2_collections::tree::TreeSet<u8> = (0..10).collect();
+    /// let b = a.split_off(&7);
+    /// assert_eq!((a.len(), b.len()), (7, 3));
+    /// ```
+    pub fn split_off<Q: Ord + ?Sized>(&mut self, value: &Q) -> Self
+    where
+        T: Borrow<Q>,
+        A: Clone,
+    {
+        Self {
+            map: self.map.split_off(value),
+        }
     }
 
     /// Adds all of `items` or none, with one batch call for the new nodes

@@ -211,6 +211,7 @@ impl Arbitrary for Op {
 }
 
 fn same<A: Allocator + BatchAlloc>(l: &LinkedList<u8, A>, m: &StdList<u8>) -> bool {
+    l.check_invariants();
     l.len() == m.len()
         && l.is_empty() == m.is_empty()
         && l.iter().eq(m.iter())

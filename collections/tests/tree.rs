@@ -238,6 +238,7 @@ enum Op {
     Rebuild(Vec<(u8, u32)>),
     TryExtend(Vec<(u8, u32)>),
     Append(Vec<(u8, u32)>),
+    SplitOffAppend(u8),
     CloneReplace,
     IntoIterBothEnds(Vec<bool>),
 }
@@ -270,7 +271,13 @@ impl Arbitrary for Op {
             20 => match u8::arbitrary(g) % 3 {
                 0 => Op::Rebuild(pairs(g)),
                 1 => Op::TryExtend(pairs(g)),
-                _ => Op::Append(pairs(g)),
+                _ => {
+                    if bool::arbitrary(g) {
+                        Op::Append(pairs(g))
+                    } else {
+                        Op::SplitOffAppend(k(g))
+                    }
+                }
             },
             _ => {
                 if bool::arbitrary(g) {
@@ -403,6 +410,16 @@ fn run_ops<A: Allocator + BatchAlloc + Clone>(ops: Vec<Op>, alloc: A) -> bool {
                 m.append(&mut b);
                 assert!(a.is_empty());
                 a.check_invariants();
+            }
+            Op::SplitOffAppend(k) => {
+                let mut a = t.split_off(&k);
+                let mut b = m.split_off(&k);
+                a.check_invariants();
+                t.check_invariants();
+                assert!(a.iter().eq(b.iter()));
+                assert!(t.iter().eq(m.iter()));
+                t.append(&mut a);
+                m.append(&mut b);
             }
             Op::CloneReplace => {
                 let c = t.clone();
