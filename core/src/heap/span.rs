@@ -157,6 +157,10 @@ pub(crate) fn allocate(
     if let Some(span) = cache_take(commit, align, reserve) {
         return finish_cached(span, commit, zeroed);
     }
+    // A miss means the cached spans do not fit what the program asks for
+    // now (typically: it is growing). Give their memory back before taking
+    // more, so the cache never adds to the peak of a growing program.
+    trim();
     let reserved = reserve_for(commit, reserve);
     let (ptr, reserved) = match reserve_span(reserved, align, commit) {
         Ok(p) => (p, reserved),
@@ -418,7 +422,7 @@ fn lock() -> std::sync::MutexGuard<'static, Cache> {
 /// `commit` (fewest fresh page faults), breaking ties by least waste.
 fn cache_take(commit: usize, align: usize, reserve: usize) -> Option<Span> {
     let mut c = lock();
-    if c.bytes == 0 {
+    if c.spans.iter().all(Option::is_none) {
         return None;
     }
     let mut best: Option<(usize, (usize, usize))> = None;
@@ -480,6 +484,9 @@ fn cache_put(s: Span) -> Option<Span> {
 pub(crate) fn trim() {
     let spans: [Option<Span>; CACHE_SLOTS] = {
         let mut c = lock();
+        if c.spans.iter().all(Option::is_none) {
+            return;
+        }
         c.bytes = 0;
         core::mem::replace(&mut c.spans, [None; CACHE_SLOTS])
     };
