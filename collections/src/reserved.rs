@@ -229,6 +229,22 @@ pub(crate) fn slice_range<R: RangeBounds<usize>>(range: R, len: usize) -> (usize
 /// assert_eq!(v.len(), 100_000);
 /// assert_eq!(v.iter().sum::<u64>(), 100_000 * 100_001 / 2);
 /// ```
+///
+/// `Send` and `Sync` exactly like `Vec<T>`:
+/// ```compile_fail
+/// use mallocv2_collections::reserved::ReservedVec;
+/// fn send<T: Send>(_: T) {}
+/// send(ReservedVec::<std::rc::Rc<u8>>::new());
+/// ```
+/// ```compile_fail
+/// use mallocv2_collections::reserved::ReservedVec;
+/// fn sync<T: Sync>(_: &T) {}
+/// sync(&ReservedVec::<core::cell::Cell<u8>>::new());
+/// ```
+///
+/// For appending from several threads through `&self`, see
+/// [`AppendVec`](crate::append::AppendVec), which converts to and from
+/// `ReservedVec` without copying.
 pub struct ReservedVec<T> {
     /// Start of the elements: the reservation's base, or dangling (aligned)
     /// when there is no reservation (zero-sized `T`, or nothing reserved
