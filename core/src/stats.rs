@@ -1,14 +1,16 @@
 //! Telemetry: how often memory was resized without moving, moved without
 //! copying, or copied, and how much address space is reserved and committed.
 //!
-//! Event counters are kept twice: process-wide (relaxed atomics) and for the
-//! current thread (plain cells), so a test can measure its own operations
-//! while other tests run in parallel. None of this is on the small-block
-//! `malloc`/`free` path.
+//! Event counters live in one cache line per thread (the first 255 threads
+//! get their own; later ones share the last), written with plain loads and
+//! stores by their owner and summed by [`Heap::stats`](crate::Heap::stats);
+//! [`Heap::thread_stats`](crate::Heap::thread_stats) reads the calling
+//! thread's line, so a test can measure its own operations while others
+//! run. None of this is on the small-block `malloc`/`free` path.
 
 use core::cell::Cell;
 use core::fmt;
-use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 
 /// A snapshot of the counters, from [`Heap::stats`](crate::Heap::stats) or
 /// [`Heap::thread_stats`](crate::Heap::thread_stats).
@@ -22,7 +24,10 @@ use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 #[non_exhaustive]
 pub struct Stats {
     /// Resizes up that kept the address (within the usable size, by
-    /// committing reserved pages, or by extending the reservation).
+    /// committing reserved pages, or by extending the reservation). Small
+    /// blocks resized through the C library's `realloc` are not counted
+    /// here (that path stays free of telemetry); their moves are counted
+    /// as relocations.
     pub in_place_grows: u64,
     /// Resizes down that kept the address.
     pub in_place_shrinks: u64,
@@ -108,24 +113,58 @@ pub(crate) enum Ev {
 }
 const EVENTS: usize = 8;
 
-static GLOBAL: [AtomicU64; EVENTS] = [const { AtomicU64::new(0) }; EVENTS];
+/// One thread's counters, on a cache line of its own.
+#[repr(align(64))]
+struct Slot([AtomicU64; EVENTS]);
+
+const _: () = assert!(core::mem::size_of::<Slot>() == 64);
+
+/// Threads get a slot each, in order; from the last one on they share it.
+const SLOTS: usize = 256;
+const SHARED: usize = SLOTS - 1;
+
+static COUNTERS: [Slot; SLOTS] = [const { Slot([const { AtomicU64::new(0) }; EVENTS]) }; SLOTS];
+static NEXT_SLOT: AtomicUsize = AtomicUsize::new(0);
 static RESERVED: AtomicU64 = AtomicU64::new(0);
 static COMMITTED: AtomicU64 = AtomicU64::new(0);
 
 thread_local! {
-    static LOCAL: [Cell<u64>; EVENTS] = const { [const { Cell::new(0) }; EVENTS] };
+    /// This thread's slot (`usize::MAX` until the first event).
+    static MY_SLOT: Cell<usize> = const { Cell::new(usize::MAX) };
 }
 
-/// Adds `n` to an event counter, process-wide and for this thread.
+#[cold]
+fn claim_slot() -> usize {
+    NEXT_SLOT.fetch_add(1, Relaxed).min(SHARED)
+}
+
+#[inline]
+fn my_slot() -> usize {
+    MY_SLOT
+        .try_with(|m| match m.get() {
+            usize::MAX => {
+                let i = claim_slot();
+                m.set(i);
+                i
+            }
+            i => i,
+        })
+        // During thread teardown: count in the shared slot.
+        .unwrap_or(SHARED)
+}
+
+/// Adds `n` to an event counter of this thread. A thread owns its slot, so
+/// a plain load and store suffice (no locked instruction on the hot path);
+/// the shared slot uses `fetch_add`.
 #[inline]
 pub(crate) fn add(ev: Ev, n: u64) {
-    GLOBAL[ev as usize].fetch_add(n, Relaxed);
-    // During thread teardown the thread-local may be gone; the global
-    // counter still has the event.
-    let _ = LOCAL.try_with(|l| {
-        let c = &l[ev as usize];
-        c.set(c.get().wrapping_add(n));
-    });
+    let i = my_slot();
+    let c = &COUNTERS[i].0[ev as usize];
+    if i == SHARED {
+        c.fetch_add(n, Relaxed);
+    } else {
+        c.store(c.load(Relaxed).wrapping_add(n), Relaxed);
+    }
 }
 
 /// Records a copying relocation of `bytes`.
@@ -164,9 +203,17 @@ fn build(ev: impl Fn(Ev) -> u64) -> Stats {
 }
 
 pub(crate) fn global() -> Stats {
-    build(|e| GLOBAL[e as usize].load(Relaxed))
+    let used = NEXT_SLOT.load(Relaxed).min(SLOTS);
+    build(|e| {
+        COUNTERS[..used]
+            .iter()
+            .chain(core::iter::once(&COUNTERS[SHARED]).filter(|_| used < SLOTS))
+            .map(|s| s.0[e as usize].load(Relaxed))
+            .fold(0u64, u64::wrapping_add)
+    })
 }
 
 pub(crate) fn thread() -> Stats {
-    build(|e| LOCAL.try_with(|l| l[e as usize].get()).unwrap_or(0))
+    let i = my_slot();
+    build(|e| COUNTERS[i].0[e as usize].load(Relaxed))
 }

@@ -143,7 +143,8 @@ impl Heap {
 
     /// The same counters for the calling thread only (levels are still
     /// process-wide); handy to measure one piece of work while other
-    /// threads run.
+    /// threads run. (The 256th and later threads of a process share one
+    /// set of counters.)
     pub fn thread_stats() -> Stats {
         stats::thread()
     }
@@ -292,6 +293,20 @@ impl Heap {
             unsafe { Self::dealloc_impl(ptr, old) };
             return Self::alloc_impl(new, 0, false, true);
         }
+        // Small blocks at malloc's own alignment go straight to `realloc`,
+        // which extends in place when it can and otherwise copies the old
+        // size: fine while at least half of it is live.
+        if let How::Copy { live } = how {
+            if k == Kind::Small
+                && !is_span_layout(new.size(), new.align())
+                && new.align() <= os::MALLOC_ALIGN
+                && old.align() <= os::MALLOC_ALIGN
+                && live.saturating_mul(2) >= old.size()
+            {
+                // SAFETY: a live small malloc block (caller).
+                return unsafe { Self::small_realloc(ptr, old, new, zeroed) };
+            }
+        }
         // Step 1: in place.
         if aligned {
             // SAFETY: forwarded from the caller.
@@ -327,33 +342,7 @@ impl Heap {
             return Err(Error::NoSpace);
         };
         debug_assert!(live <= old.size().min(new.size()));
-        // Step 3: copy. Small blocks at malloc's own alignment go through
-        // `realloc`, which may still extend them in place.
-        if k == Kind::Small
-            && !is_span_layout(new.size(), new.align())
-            && new.align() <= os::MALLOC_ALIGN
-            && old.align() <= os::MALLOC_ALIGN
-            && live.saturating_mul(2) >= old.size()
-        {
-            // SAFETY: a live small malloc block (caller).
-            let p = unsafe { os::realloc(ptr, old.size(), new.size()) };
-            let p = NonNull::new(p).ok_or(Error::OutOfMemory { layout: new })?;
-            if p == ptr {
-                stats::add(if grows { Ev::Grow } else { Ev::Shrink }, 1);
-            } else {
-                stats::copied(old.size().min(new.size()));
-            }
-            if zeroed && grows {
-                // SAFETY: the new block has `new.size()` bytes.
-                unsafe { zero_range(p, old.size(), new.size()) };
-            }
-            // SAFETY: a live small block of `new.size()` bytes.
-            let u = unsafe { small_usable(p, new.size()) };
-            return Ok(Grant {
-                block: NonNull::slice_from_raw_parts(p, u),
-                reserved: u,
-            });
-        }
+        // Step 3: allocate, copy the live bytes, free.
         let g = Self::alloc_impl(new, reserve, zeroed, true)?;
         // SAFETY: distinct live blocks; `live` bytes fit both. The old block
         // is freed only after the copy.
@@ -363,6 +352,36 @@ impl Heap {
         }
         stats::copied(live);
         Ok(g)
+    }
+
+    /// `realloc` for small blocks. Reports the requested size (no usable-size
+    /// query: this is the hot path of small vectors) and counts only moves.
+    ///
+    /// # Safety
+    /// `ptr` is a live small `malloc` block fitting `old`; both alignments are
+    /// at most `MALLOC_ALIGN`; `new` is small and non-zero.
+    #[inline]
+    unsafe fn small_realloc(
+        ptr: NonNull<u8>,
+        old: Layout,
+        new: Layout,
+        zeroed: bool,
+    ) -> Result<Grant, Error> {
+        // SAFETY: forwarded from the caller; on failure the block is
+        // unchanged (realloc(3)).
+        let p = unsafe { os::realloc(ptr, old.size(), new.size()) };
+        let p = NonNull::new(p).ok_or(Error::OutOfMemory { layout: new })?;
+        if p != ptr {
+            stats::copied(old.size().min(new.size()));
+        }
+        if zeroed && new.size() > old.size() {
+            // SAFETY: the new block has `new.size()` bytes.
+            unsafe { zero_range(p, old.size(), new.size()) };
+        }
+        Ok(Grant {
+            block: NonNull::slice_from_raw_parts(p, new.size()),
+            reserved: new.size(),
+        })
     }
 
     /// Step 1 of a resize. `None` = not possible in place (nothing changed).
