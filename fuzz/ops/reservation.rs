@@ -90,7 +90,7 @@ pub fn run(data: &[u8]) {
                 assert_eq!(r.as_ptr(), base, "the base moved");
             }
             3 if r.committed() > 0 => {
-                let at = inp.below(r.committed().min(MODEL).max(1));
+                let at = inp.below(r.committed().clamp(1, MODEL));
                 let n = inp.below(4096).min(r.committed().min(MODEL) - at);
                 let v = inp.u8();
                 // SAFETY: [at, at + n) is committed.
