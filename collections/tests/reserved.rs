@@ -706,6 +706,27 @@ fn max_capacity_zero() {
     assert!(v.is_empty());
 }
 
+#[test]
+fn commits_geometrically() {
+    // 1M u64 = 8 MB: from 64 KiB, doubling, that is 8 commits.
+    let mut v: ReservedVec<u64> = ReservedVec::new();
+    let mut cap = v.capacity();
+    let mut commits = 0;
+    for i in 0..1_000_000 {
+        v.push(i);
+        if v.capacity() != cap {
+            commits += 1;
+            assert!(
+                v.capacity() >= 2 * cap && v.capacity() * 8 >= 64 << 10,
+                "capacity went from {cap} to {}",
+                v.capacity()
+            );
+            cap = v.capacity();
+        }
+    }
+    assert!(commits <= 8, "{commits} commits");
+}
+
 // ---------------------------------------------------------------------------
 // Stable pointers (std's `test_stable_pointers` as the model).
 
