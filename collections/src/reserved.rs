@@ -1211,6 +1211,46 @@ impl<T> ReservedVec<T> {
         drop(g);
     }
 
+    /// Removes and yields the elements in `range` for which `filter`
+    /// returns true (std's `Vec::extract_if`). The rest keep their order.
+    /// Elements not yet visited when the iterator is dropped are kept.
+    ///
+    /// If `filter` panics, nothing is lost or dropped twice: the element it
+    /// was looking at and all unvisited ones stay in the vector.
+    ///
+    /// # Panics
+    /// When the range is out of bounds or decreasing.
+    ///
+    /// # Example
+    /// ```
+    /// use mallocv2_collections::reserved::ReservedVec;
+    ///
+    /// let mut v = ReservedVec::from([1, 2, 3, 4, 5, 6]);
+    /// let evens: Vec<_> = v.extract_if(.., |x| *x % 2 == 0).collect();
+    /// assert_eq!(evens, [2, 4, 6]);
+    /// assert_eq!(v, [1, 3, 5]);
+    /// ```
+    #[track_caller]
+    pub fn extract_if<F, R>(&mut self, range: R, filter: F) -> ExtractIf<'_, T, F>
+    where
+        F: FnMut(&mut T) -> bool,
+        R: RangeBounds<usize>,
+    {
+        let old_len = self.len;
+        let (start, end) = slice_range(range, old_len);
+        // Leak-safe: if the iterator is forgotten, the vector is empty
+        // rather than holding moved-out elements.
+        self.len = 0;
+        ExtractIf {
+            vec: self,
+            idx: start,
+            end,
+            del: 0,
+            old_len,
+            pred: filter,
+        }
+    }
+
     /// Removes consecutive repeated elements (by `==`).
     ///
     /// # Example
@@ -1930,6 +1970,95 @@ impl<T> Drop for IntoIter<T> {
         // SAFETY: the elements not yet yielded are dropped once; the
         // iterator no longer counts them.
         unsafe { ptr::drop_in_place(rest) };
+    }
+}
+
+/// The iterator of [`ReservedVec::extract_if`].
+///
+/// # Example
+/// ```
+/// use mallocv2_collections::reserved::ReservedVec;
+///
+/// let mut v = ReservedVec::from([1, 20, 3, 40]);
+/// let mut it = v.extract_if(.., |x| *x > 10);
+/// assert_eq!(it.next(), Some(20));
+/// drop(it); // 40 was not visited: it stays
+/// assert_eq!(v, [1, 3, 40]);
+/// ```
+pub struct ExtractIf<'a, T, F> {
+    /// The vector; its `len` is 0 until the iterator is dropped.
+    vec: &'a mut ReservedVec<T>,
+    /// Next index to look at.
+    idx: usize,
+    /// End of the range to look at. Invariant: `idx <= end <= old_len`.
+    end: usize,
+    /// Elements extracted so far; the kept ones before `idx` sit `del`
+    /// slots lower. Invariant: `del <= idx`.
+    del: usize,
+    /// The length before `extract_if`.
+    old_len: usize,
+    /// The filter.
+    pred: F,
+}
+
+impl<T, F: FnMut(&mut T) -> bool> Iterator for ExtractIf<'_, T, F> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        while self.idx < self.end {
+            let i = self.idx;
+            // SAFETY: `i < end <= old_len`: slot `i` is initialised and not
+            // yet visited; the vector is borrowed mutably by us.
+            let cur = unsafe { &mut *self.vec.ptr.as_ptr().add(i) };
+            let take = (self.pred)(cur);
+            // Only after the filter returned: if it panics, slot `i` counts
+            // as unvisited and is kept.
+            self.idx += 1;
+            if take {
+                self.del += 1;
+                // SAFETY: read once; the slot now belongs to the hole.
+                return Some(unsafe { ptr::read(cur) });
+            } else if self.del > 0 {
+                // SAFETY: slot `i - del` is in the hole (moved out or
+                // extracted), distinct from `i`.
+                unsafe {
+                    ptr::copy_nonoverlapping(cur, self.vec.ptr.as_ptr().add(i - self.del), 1)
+                };
+            }
+        }
+        None
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, Some(self.end - self.idx))
+    }
+}
+
+impl<T, F> Drop for ExtractIf<'_, T, F> {
+    fn drop(&mut self) {
+        if self.del > 0 && self.idx < self.old_len {
+            // SAFETY: `[idx, old_len)` are initialised unvisited elements;
+            // they move down over the `del`-slot hole, within the vector.
+            unsafe {
+                let base = self.vec.ptr.as_ptr();
+                ptr::copy(
+                    base.add(self.idx),
+                    base.add(self.idx - self.del),
+                    self.old_len - self.idx,
+                );
+            }
+        }
+        self.vec.len = self.old_len - self.del;
+    }
+}
+
+impl<T: fmt::Debug, F> fmt::Debug for ExtractIf<'_, T, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // SAFETY: `[idx, old_len)` are initialised, unvisited elements.
+        let rest = unsafe {
+            slice::from_raw_parts(self.vec.ptr.as_ptr().add(self.idx), self.old_len - self.idx)
+        };
+        f.debug_tuple("ExtractIf").field(&rest).finish()
     }
 }
 

@@ -40,6 +40,7 @@ enum Op {
     SplitOffAppend(usize),
     Sort,
     IntoIterRoundTrip,
+    ExtractIf(usize, usize, u16, bool),
 }
 
 impl Arbitrary for Op {
@@ -80,7 +81,14 @@ impl Arbitrary for Op {
                     Op::Sort
                 }
             }
-            _ => Op::IntoIterRoundTrip,
+            20 => {
+                if bool::arbitrary(g) {
+                    Op::IntoIterRoundTrip
+                } else {
+                    Op::ExtractIf(n(g), n(g), u16::arbitrary(g) % 4 + 1, bool::arbitrary(g))
+                }
+            }
+            _ => unreachable!(),
         }
     }
 }
@@ -217,6 +225,29 @@ fn run_ops(ops: Vec<Op>, max: Option<usize>) -> bool {
             Op::Sort => {
                 v.sort();
                 m.sort();
+            }
+            Op::ExtractIf(a, b, k, all) => {
+                let (a, b) = (a.min(b), a.max(b));
+                if b <= m.len() {
+                    let pred = |x: &u16| x % k == 0;
+                    let got: Vec<u16> = if all {
+                        v.extract_if(a..b, |x| pred(x)).collect()
+                    } else {
+                        v.extract_if(a..b, |x| pred(x)).take(1).collect()
+                    };
+                    // The model: all matches in the range, or the first.
+                    let hits: Vec<usize> = (a..b).filter(|&i| pred(&m[i])).collect();
+                    let hits = if all {
+                        &hits[..]
+                    } else {
+                        &hits[..hits.len().min(1)]
+                    };
+                    let want: Vec<u16> = hits.iter().map(|&i| m[i]).collect();
+                    for &i in hits.iter().rev() {
+                        m.remove(i);
+                    }
+                    assert_eq!(got, want);
+                }
             }
             Op::IntoIterRoundTrip => {
                 let c = v.clone();
@@ -442,6 +473,32 @@ fn panicking_dedup_by() {
     assert_eq!(drops(), 2);
     drop(v);
     assert_eq!(drops(), 6);
+}
+
+#[test]
+fn panicking_extract_if_filter() {
+    reset();
+    let mut v = dummies(10);
+    let r = catch_unwind(AssertUnwindSafe(|| {
+        v.extract_if(.., |d| {
+            if d.0 == 5 {
+                panic!("filter");
+            }
+            d.0 % 2 == 0
+        })
+        .collect::<Vec<_>>()
+    }));
+    assert!(r.is_err());
+    // 0, 2, 4 were extracted (and dropped with the partial collection);
+    // 5 and the unvisited rest stay, in order.
+    assert_eq!(
+        v.iter().map(|d| d.0).collect::<Vec<_>>(),
+        [1, 3, 5, 6, 7, 8, 9]
+    );
+    assert_eq!(drops(), 3);
+    // A forgotten iterator leaves an empty (leaking, not dangling) vector.
+    std::mem::forget(v.extract_if(.., |_| true));
+    assert!(v.is_empty());
 }
 
 /// An iterator whose `size_hint` lies.
