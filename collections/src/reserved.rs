@@ -157,9 +157,17 @@ pub(crate) fn commit_for<T>(
 #[inline(never)]
 #[track_caller]
 pub(crate) fn capacity_panic(what: &str, e: TryReserveError) -> ! {
+    capacity_panic_in(what, e, "elements")
+}
+
+/// [`capacity_panic`] naming the unit of the capacity (e.g. "bytes").
+#[cold]
+#[inline(never)]
+#[track_caller]
+pub(crate) fn capacity_panic_in(what: &str, e: TryReserveError, unit: &str) -> ! {
     match e {
         TryReserveError::Exhausted { max_capacity } => panic!(
-            "{what}: reservation exhausted: the maximum capacity of {max_capacity} elements is reached"
+            "{what}: reservation exhausted: the maximum capacity of {max_capacity} {unit} is reached"
         ),
         e => panic!("{what}: {e}"),
     }

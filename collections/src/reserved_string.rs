@@ -18,7 +18,15 @@ use core::slice::SliceIndex;
 use core::str::{Chars, Utf8Error};
 
 use crate::error::TryReserveError;
-use crate::reserved::{capacity_panic, slice_range, ReservedVec};
+use crate::reserved::{capacity_panic_in, slice_range, ReservedVec};
+
+/// Panics with a message naming the maximum in bytes.
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn capacity_panic(what: &str, e: TryReserveError) -> ! {
+    capacity_panic_in(what, e, "bytes")
+}
 
 /// A UTF-8 string inside one address-space reservation: it never relocates.
 ///
@@ -148,7 +156,8 @@ impl ReservedString {
     #[track_caller]
     pub fn with_max_capacity(max_capacity: usize) -> Self {
         ReservedString {
-            vec: ReservedVec::with_max_capacity(max_capacity),
+            vec: ReservedVec::try_with_max_capacity(max_capacity)
+                .unwrap_or_else(|e| capacity_panic("ReservedString::with_max_capacity", e)),
         }
     }
 
@@ -183,7 +192,8 @@ impl ReservedString {
     #[track_caller]
     pub fn with_capacity(capacity: usize) -> Self {
         ReservedString {
-            vec: ReservedVec::with_capacity(capacity),
+            vec: ReservedVec::try_with_capacity(capacity)
+                .unwrap_or_else(|e| capacity_panic("ReservedString::with_capacity", e)),
         }
     }
 
@@ -387,7 +397,9 @@ impl ReservedString {
     /// ```
     #[track_caller]
     pub fn reserve(&mut self, additional: usize) {
-        self.vec.reserve(additional)
+        if let Err(e) = self.vec.try_reserve(additional) {
+            capacity_panic("ReservedString::reserve", e)
+        }
     }
 
     /// Fallible [`reserve`](Self::reserve).
@@ -421,7 +433,9 @@ impl ReservedString {
     /// ```
     #[track_caller]
     pub fn reserve_exact(&mut self, additional: usize) {
-        self.vec.reserve_exact(additional)
+        if let Err(e) = self.vec.try_reserve_exact(additional) {
+            capacity_panic("ReservedString::reserve_exact", e)
+        }
     }
 
     /// Fallible [`reserve_exact`](Self::reserve_exact).

@@ -271,7 +271,7 @@ fn maximum_capacity() {
 }
 
 #[test]
-#[should_panic(expected = "maximum capacity of 2 elements")]
+#[should_panic(expected = "maximum capacity of 2 bytes")]
 fn push_str_past_max_panics() {
     let mut s = ReservedString::with_max_capacity(2);
     s.push_str("abc");
