@@ -1399,11 +1399,29 @@ impl<T> ReservedVec<T> {
         T: Clone,
     {
         self.try_reserve(other.len())?;
+        // The length lives in a local while cloning (so the compiler can
+        // keep it in a register and turn `Copy` element loops into a copy)
+        // and is written back even if a `clone` panics.
+        struct SetLenOnDrop<'a> {
+            len: &'a mut usize,
+            local: usize,
+        }
+        impl Drop for SetLenOnDrop<'_> {
+            fn drop(&mut self) {
+                *self.len = self.local;
+            }
+        }
+        let base = self.ptr.as_ptr();
+        let mut guard = SetLenOnDrop {
+            local: self.len,
+            len: &mut self.len,
+        };
         for x in other {
-            // SAFETY: reserved above; the length grows one clone at a time,
-            // so a panicking `clone` leaves a consistent vector.
-            unsafe { self.ptr.as_ptr().add(self.len).write(x.clone()) };
-            self.len += 1;
+            // SAFETY: reserved above, so `guard.local < capacity`; the guard
+            // counts only fully written clones, so a panicking `clone`
+            // leaves a consistent vector.
+            unsafe { base.add(guard.local).write(x.clone()) };
+            guard.local += 1;
         }
         Ok(())
     }
