@@ -53,3 +53,38 @@ fn heap_ops() {
 fn reservation_ops() {
     replay("reservation_ops", ops::reservation::run);
 }
+
+#[test]
+fn vec_ops() {
+    replay("vec_ops", ops::vec::run);
+}
+
+#[test]
+fn string_ops() {
+    replay("string_ops", ops::string::run);
+}
+
+#[test]
+fn reserved_vec_ops() {
+    replay("reserved_vec_ops", ops::reserved_vec::run);
+}
+
+#[test]
+fn aligned_vec_ops() {
+    replay("aligned_vec_ops", ops::aligned_vec::run);
+}
+
+#[test]
+fn hashmap_ops() {
+    replay("hashmap_ops", ops::hashmap::run);
+}
+
+#[test]
+fn linked_list_ops() {
+    replay("linked_list_ops", ops::linked_list::run);
+}
+
+#[test]
+fn tree_ops() {
+    replay("tree_ops", ops::tree::run);
+}

@@ -125,3 +125,174 @@ pub unsafe fn check(ptr: *const u8, written: usize, upto: usize, cookie: u8, wha
         );
     }
 }
+
+// ---------------------------------------------------------------------------
+// Helpers for the collection programs.
+
+use std::cell::Cell;
+use std::panic::{self, AssertUnwindSafe};
+
+thread_local! {
+    /// `Tracked` values alive on this thread.
+    static LIVE: Cell<isize> = const { Cell::new(0) };
+    /// Set while `panics` runs a closure expected to panic.
+    static EXPECTING_PANIC: Cell<bool> = const { Cell::new(false) };
+}
+
+/// An element that owns heap memory and counts its live instances (per
+/// thread), so a leak or a double drop in a collection shows up as a wrong
+/// count (and, under AddressSanitizer, as a leak or a double free).
+/// Compares, orders and hashes like the `u32` it holds.
+#[derive(PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct Tracked(Box<u32>);
+
+impl Tracked {
+    /// A new value (one more live instance).
+    pub fn new(v: u32) -> Self {
+        LIVE.with(|l| l.set(l.get() + 1));
+        Tracked(Box::new(v))
+    }
+
+    /// The value held.
+    pub fn get(&self) -> u32 {
+        *self.0
+    }
+
+    /// `Tracked` values alive on this thread.
+    pub fn live() -> isize {
+        LIVE.with(Cell::get)
+    }
+}
+
+impl Clone for Tracked {
+    fn clone(&self) -> Self {
+        Tracked::new(self.get())
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        LIVE.with(|l| l.set(l.get() - 1));
+    }
+}
+
+impl std::borrow::Borrow<u32> for Tracked {
+    fn borrow(&self) -> &u32 {
+        &self.0
+    }
+}
+
+/// An element type for the vector programs, with the plain value its model
+/// holds (`u8` models itself; `Tracked` is modelled by its `u32`).
+pub trait Elem: Clone + Ord + std::hash::Hash + std::fmt::Debug {
+    /// The model's element.
+    type Model: Copy + Ord + std::hash::Hash + std::fmt::Debug;
+    /// Whether live instances are counted (see [`Tracked::live`]).
+    const TRACKED: bool;
+    /// A model value from input bits.
+    fn model_of(x: u32) -> Self::Model;
+    /// The element for a model value.
+    fn make(m: Self::Model) -> Self;
+    /// The model value of an element.
+    fn model(&self) -> Self::Model;
+    /// Whether the elements equal the model, element by element.
+    fn same(s: &[Self], m: &[Self::Model]) -> bool;
+}
+
+impl Elem for u8 {
+    type Model = u8;
+    const TRACKED: bool = false;
+    fn model_of(x: u32) -> u8 {
+        x as u8
+    }
+    fn make(m: u8) -> u8 {
+        m
+    }
+    fn model(&self) -> u8 {
+        *self
+    }
+    fn same(s: &[u8], m: &[u8]) -> bool {
+        s == m
+    }
+}
+
+impl Elem for Tracked {
+    type Model = u32;
+    const TRACKED: bool = true;
+    fn model_of(x: u32) -> u32 {
+        x % 64
+    }
+    fn make(m: u32) -> Tracked {
+        Tracked::new(m)
+    }
+    fn model(&self) -> u32 {
+        self.get()
+    }
+    fn same(s: &[Tracked], m: &[u32]) -> bool {
+        s.len() == m.len() && s.iter().zip(m).all(|(a, b)| a.get() == *b)
+    }
+}
+
+/// Runs `f`, which the model says must panic (an index out of range, say),
+/// and returns whether it did. The panic message is not printed, and the
+/// fuzzer's abort-on-panic hook is skipped for it: any other panic still
+/// reaches the previous hook.
+pub fn panics<R>(f: impl FnOnce() -> R) -> bool {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let prev = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            if !EXPECTING_PANIC.with(Cell::get) {
+                prev(info);
+            }
+        }));
+    });
+    EXPECTING_PANIC.with(|e| e.set(true));
+    let r = panic::catch_unwind(AssertUnwindSafe(f));
+    EXPECTING_PANIC.with(|e| e.set(false));
+    r.is_err()
+}
+
+/// Asserts that `f` panics, as the std model would for the same call.
+pub fn must_panic<R>(what: &str, f: impl FnOnce() -> R) {
+    assert!(panics(f), "{what}: expected a panic like std's");
+}
+
+/// A range over `0..=len` (sometimes past it, or reversed), as bounds, for
+/// `drain`-like calls; `valid` says whether std would accept it.
+pub fn range(
+    inp: &mut Input,
+    len: usize,
+) -> ((std::ops::Bound<usize>, std::ops::Bound<usize>), bool) {
+    use std::ops::Bound::{self, Excluded, Included, Unbounded};
+    let slack = if inp.u8() % 16 == 0 { 3 } else { 0 };
+    let a = inp.below(len + 1 + slack);
+    let b = inp.below(len + 1 + slack);
+    let (lo, hi) = if inp.u8() % 16 == 0 {
+        (b, a)
+    } else {
+        (a.min(b), a.max(b))
+    };
+    let start: Bound<usize> = match inp.u8() % 3 {
+        0 => Unbounded,
+        1 => Included(lo),
+        _ => Excluded(lo),
+    };
+    let end: Bound<usize> = match inp.u8() % 3 {
+        0 => Unbounded,
+        1 => Included(hi),
+        _ => Excluded(hi),
+    };
+    let s = match start {
+        Unbounded => Some(0),
+        Included(x) => Some(x),
+        Excluded(x) => x.checked_add(1),
+    };
+    let e = match end {
+        Unbounded => Some(len),
+        Included(x) => x.checked_add(1),
+        Excluded(x) => Some(x),
+    };
+    let valid = matches!((s, e), (Some(s), Some(e)) if s <= e && e <= len);
+    ((start, end), valid)
+}

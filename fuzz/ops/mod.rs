@@ -4,5 +4,14 @@
 
 pub mod input;
 
+pub mod aligned_vec;
+pub mod hashmap;
+pub mod aligned_vec;
+pub mod hashmap;
 pub mod heap;
+pub mod linked_list;
 pub mod reservation;
+pub mod reserved_vec;
+pub mod string;
+pub mod tree;
+pub mod vec;

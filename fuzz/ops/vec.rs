@@ -1,0 +1,376 @@
+//! `vec_ops`: random programs on `mallocv2_collections::vec::Vec<T>` against
+//! std's `Vec` as the model, for a heap-owning, drop-counted element
+//! (`Tracked`: leaks and double drops change the live count) and for `u8`
+//! (large enough to reach the Heap's page spans, so growth goes in place,
+//! by remap, and by copy). After every operation: contents equal the model,
+//! `capacity >= len`, the buffer is aligned, and (for `Tracked`) exactly
+//! `len` elements are alive. Calls std would panic on must panic here too
+//! and leave the vector unchanged.
+
+use mallocv2_collections::vec::Vec as MVec;
+use mallocv2_collections::TryReserveError;
+
+use super::input::{must_panic, range, Elem, Input, Tracked};
+
+/// Runs one program: the first byte picks the element type.
+pub fn run(data: &[u8]) {
+    let mut inp = Input::new(data);
+    let base = Tracked::live();
+    if inp.bool() {
+        program::<Tracked>(&mut inp, 2048);
+    } else {
+        program::<u8>(&mut inp, 600 << 10);
+    }
+    assert_eq!(
+        Tracked::live(),
+        base,
+        "Tracked values leaked or dropped twice"
+    );
+}
+
+/// A count of new elements: mostly small, sometimes up to `max`.
+fn count(inp: &mut Input, max: usize) -> usize {
+    match inp.u8() % 8 {
+        0 => inp.below(max + 1),
+        1 | 2 => inp.below(65),
+        _ => inp.below(9),
+    }
+}
+
+fn check<T: Elem>(v: &MVec<T>, model: &[T::Model], base: isize, extra: usize, what: &str) {
+    assert_eq!(v.len(), model.len(), "{what}: len");
+    assert!(
+        v.capacity() >= v.len(),
+        "{what}: capacity {} < len {}",
+        v.capacity(),
+        v.len()
+    );
+    assert_eq!(
+        v.as_ptr() as usize % std::mem::align_of::<T>(),
+        0,
+        "{what}: misaligned buffer"
+    );
+    if !T::same(v.as_slice(), model) {
+        let first = (0..model.len())
+            .find(|&i| v[i].model() != model[i])
+            .unwrap_or(0);
+        panic!(
+            "{what}: contents differ from the model at {first} (len {})",
+            model.len()
+        );
+    }
+    if T::TRACKED {
+        assert_eq!(
+            Tracked::live() - base,
+            (v.len() + extra) as isize,
+            "{what}: live elements"
+        );
+    }
+}
+
+fn program<T: Elem>(inp: &mut Input, max_len: usize) {
+    let base = Tracked::live();
+    let mut v: MVec<T> = MVec::new();
+    let mut model: Vec<T::Model> = Vec::new();
+    let mut steps = 0;
+    while !inp.is_empty() && steps < 300 {
+        steps += 1;
+        let xr = u32::from(inp.u8());
+        let x = T::model_of(xr);
+        let len = model.len();
+        let room = max_len - len;
+        let what;
+        match inp.u8() % 24 {
+            0 | 1 => {
+                what = "push";
+                if room > 0 {
+                    v.push(T::make(x));
+                    model.push(x);
+                }
+            }
+            2 => {
+                what = "pop";
+                assert_eq!(v.pop().map(|e| e.model()), model.pop());
+            }
+            3 => {
+                what = "insert";
+                let i = inp.below(len + 2);
+                if i > len {
+                    must_panic(what, || v.insert(i, T::make(x)));
+                } else if room > 0 {
+                    v.insert(i, T::make(x));
+                    model.insert(i, x);
+                }
+            }
+            4 => {
+                what = "remove";
+                let i = inp.below(len + 1);
+                if i >= len {
+                    must_panic(what, || v.remove(i));
+                } else {
+                    assert_eq!(v.remove(i).model(), model.remove(i));
+                }
+            }
+            5 => {
+                what = "swap_remove";
+                let i = if inp.u8() == 255 {
+                    usize::MAX
+                } else {
+                    inp.below(len + 1)
+                };
+                if i >= len {
+                    must_panic(what, || v.swap_remove(i));
+                } else {
+                    assert_eq!(v.swap_remove(i).model(), model.swap_remove(i));
+                }
+            }
+            6 => {
+                what = "truncate";
+                let n = inp.below(len + 2);
+                v.truncate(n);
+                model.truncate(n);
+            }
+            7 => {
+                what = "reserve";
+                let n = count(inp, room);
+                let cap = v.capacity();
+                match inp.u8() % 4 {
+                    0 => v.reserve(n),
+                    1 => v.reserve_exact(n),
+                    2 => v.try_reserve(n).expect("try_reserve"),
+                    _ => v.try_reserve_exact(n).expect("try_reserve_exact"),
+                }
+                assert!(v.capacity() >= len + n, "{what}: capacity");
+                assert!(v.capacity() >= cap, "{what}: capacity shrank");
+            }
+            8 => {
+                what = "try_reserve overflow";
+                let n = match inp.u8() % 3 {
+                    0 => usize::MAX,
+                    1 => usize::MAX - len.saturating_sub(1),
+                    _ => (isize::MAX as usize) / std::mem::size_of::<T>().max(1),
+                };
+                let r = if inp.bool() {
+                    v.try_reserve(n)
+                } else {
+                    v.try_reserve_exact(n)
+                };
+                assert!(
+                    matches!(
+                        r,
+                        Err(TryReserveError::CapacityOverflow | TryReserveError::AllocError { .. })
+                    ),
+                    "{what}: {n} gave {r:?}"
+                );
+            }
+            9 => {
+                what = "shrink";
+                if inp.bool() {
+                    v.shrink_to_fit();
+                } else {
+                    let n = inp.below(len + 64);
+                    let cap = v.capacity();
+                    v.shrink_to(n);
+                    assert!(v.capacity() >= len.max(n).min(cap), "{what}: below {n}");
+                }
+            }
+            10 => {
+                what = "extend";
+                let n = count(inp, room).min(room);
+                let items: Vec<T::Model> = (0..n).map(|i| T::model_of(xr ^ i as u32)).collect();
+                match inp.u8() % 3 {
+                    0 => v.extend(items.iter().map(|&m| T::make(m))),
+                    1 => {
+                        let s: Vec<T> = items.iter().map(|&m| T::make(m)).collect();
+                        v.extend_from_slice(&s);
+                    }
+                    // An iterator whose size hint is a lower bound only.
+                    _ => v.extend(items.iter().filter(|_| true).map(|&m| T::make(m))),
+                }
+                model.extend_from_slice(&items);
+            }
+            11 => {
+                what = "drain";
+                let (r, valid) = range(inp, len);
+                if !valid {
+                    must_panic(what, || drop(v.drain(r)));
+                } else {
+                    let expect: Vec<T::Model> = model.drain(r).collect();
+                    let mut d = v.drain(r);
+                    // Take some from each end, then drop the rest.
+                    let front = inp.below(expect.len() + 1);
+                    let back = inp.below(expect.len() - front + 1);
+                    for (i, e) in (&mut d).take(front).enumerate() {
+                        assert_eq!(e.model(), expect[i], "drain front");
+                    }
+                    for i in 0..back {
+                        let e = d.next_back().expect("drain back");
+                        assert_eq!(e.model(), expect[expect.len() - 1 - i], "drain back");
+                    }
+                    assert_eq!(d.len(), expect.len() - front - back);
+                }
+            }
+            12 => {
+                what = "retain";
+                let m = 1 + u32::from(inp.u8() % 4);
+                v.retain(|e| keep::<T>(e.model(), m));
+                model.retain(|&e| keep::<T>(e, m));
+            }
+            13 => {
+                what = "dedup";
+                v.dedup();
+                model.dedup();
+            }
+            14 => {
+                what = "resize";
+                let n = if inp.bool() {
+                    inp.below(len + 2)
+                } else {
+                    len + count(inp, room).min(room)
+                };
+                if inp.bool() {
+                    v.resize(n, T::make(x));
+                } else {
+                    v.resize_with(n, || T::make(x));
+                }
+                model.resize(n, x);
+            }
+            15 => {
+                what = "split_off/append";
+                let at = inp.below(len + 2);
+                if at > len {
+                    must_panic(what, || v.split_off(at));
+                } else {
+                    let mut tail = v.split_off(at);
+                    let mtail = model.split_off(at);
+                    assert!(T::same(&tail, &mtail), "split_off tail");
+                    check(&v, &model, base, tail.len(), what);
+                    if inp.bool() {
+                        v.append(&mut tail);
+                        model.extend_from_slice(&mtail);
+                        assert!(tail.is_empty());
+                    }
+                }
+            }
+            16 => {
+                what = "extend_from_within";
+                let (r, valid) = range(inp, len);
+                if !valid {
+                    must_panic(what, || v.extend_from_within(r));
+                } else {
+                    let n = model[r].len();
+                    if n <= room {
+                        v.extend_from_within(r);
+                        model.extend_from_within(r);
+                    }
+                }
+            }
+            17 => {
+                what = "clone";
+                let c = v.clone();
+                assert!(T::same(&c, &model), "clone");
+                assert!(c == v, "clone ==");
+                check(&v, &model, base, c.len(), what);
+            }
+            18 => {
+                what = "try_push/push_within_capacity";
+                if room > 0 {
+                    if inp.bool() {
+                        v.try_push(T::make(x)).expect("try_push");
+                        model.push(x);
+                    } else {
+                        let full = v.len() == v.capacity();
+                        match v.push_within_capacity(T::make(x)) {
+                            Ok(()) => {
+                                assert!(!full, "{what}: pushed past capacity");
+                                model.push(x);
+                            }
+                            Err(e) => {
+                                assert!(full, "{what}: refused with room");
+                                assert_eq!(e.model(), x);
+                            }
+                        }
+                    }
+                }
+            }
+            19 => {
+                what = "slice ops";
+                match inp.u8() % 4 {
+                    0 => {
+                        v.reverse();
+                        model.reverse();
+                    }
+                    1 => {
+                        v.sort();
+                        model.sort();
+                    }
+                    2 if len > 0 => {
+                        let i = inp.below(len);
+                        v[i] = T::make(x);
+                        model[i] = x;
+                    }
+                    _ => {
+                        let k = inp.below(len + 1);
+                        v.rotate_left(k);
+                        model.rotate_left(k);
+                    }
+                }
+            }
+            20 => {
+                what = "into_iter";
+                let mut it = std::mem::take(&mut v).into_iter();
+                let front = inp.below(len + 1);
+                let back = inp.below(len - front + 1);
+                for i in 0..front {
+                    assert_eq!(it.next().map(|e| e.model()), Some(model[i]));
+                }
+                for i in 0..back {
+                    assert_eq!(it.next_back().map(|e| e.model()), Some(model[len - 1 - i]));
+                }
+                assert!(T::same(it.as_slice(), &model[front..len - back]));
+                if inp.bool() {
+                    // Collect the rest back into a vector.
+                    v = it.collect();
+                    model = model[front..len - back].to_vec();
+                } else {
+                    drop(it);
+                    model.clear();
+                }
+            }
+            21 => {
+                what = "std round trip";
+                let s: Vec<T> = std::mem::take(&mut v).into_std();
+                assert!(T::same(&s, &model));
+                v = if inp.bool() {
+                    MVec::from_std(s)
+                } else {
+                    s.into_iter().collect()
+                };
+            }
+            22 => {
+                what = "with_capacity";
+                let n = count(inp, room);
+                let w: MVec<T> = MVec::with_capacity(n);
+                assert!(w.capacity() >= n && w.is_empty());
+                let w = MVec::<T>::try_with_capacity(n).expect("try_with_capacity");
+                assert!(w.capacity() >= n && w.is_empty());
+            }
+            _ => {
+                what = "clear";
+                if inp.u8() % 4 == 0 {
+                    v.clear();
+                    model.clear();
+                }
+            }
+        }
+        check(&v, &model, base, 0, what);
+    }
+}
+
+/// Which elements `retain` keeps: a hash of the value and the op's
+/// parameter, so it removes runs and singles.
+fn keep<T: Elem>(e: T::Model, m: u32) -> bool {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    std::hash::Hash::hash(&(e, m), &mut h);
+    std::hash::Hasher::finish(&h) % 3 != 0
+}
