@@ -6,8 +6,6 @@ pub mod input;
 
 pub mod aligned_vec;
 pub mod hashmap;
-pub mod aligned_vec;
-pub mod hashmap;
 pub mod heap;
 pub mod linked_list;
 pub mod reservation;
