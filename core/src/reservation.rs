@@ -208,6 +208,30 @@ impl Reservation {
         Ok(())
     }
 
+    /// Faults in the committed pages of `[from, to)` (rounded out to whole
+    /// pages, clipped to the committed part) in one system call, so that
+    /// writing them later takes no page faults (Linux `MADV_POPULATE_WRITE`;
+    /// a no-op where unavailable). Worth it for memory that is about to be
+    /// written: on these machines a fault costs 2–10 µs per page and one
+    /// bulk call saves most of it. The pages count towards RSS at once.
+    ///
+    /// ```
+    /// use mallocv2::Reservation;
+    /// let mut r = Reservation::new(1 << 20)?;
+    /// r.commit(1 << 20)?;
+    /// r.prefault(0, 1 << 20);
+    /// # Ok::<(), mallocv2::Error>(())
+    /// ```
+    pub fn prefault(&mut self, from: usize, to: usize) {
+        let page = os::page_size();
+        let from = from & !(page - 1);
+        let to = round_up(to, page).unwrap_or(usize::MAX).min(self.committed);
+        if from < to {
+            // SAFETY: [from, to) is page-aligned and committed, ours.
+            unsafe { os::prefault(self.base.add(from), to - from) };
+        }
+    }
+
     /// Decommits everything beyond `len` bytes (rounded up to whole pages):
     /// the memory returns to the OS at once (`MADV_DONTNEED`, so RSS drops)
     /// and those pages read as zero if committed again.

@@ -115,6 +115,20 @@ pub(super) unsafe fn discard(ptr: NonNull<u8>, len: usize) -> Result<(), OsError
     Ok(())
 }
 
+pub(super) unsafe fn prefault(ptr: NonNull<u8>, len: usize) {
+    #[cfg(target_os = "linux")]
+    {
+        /// `MADV_POPULATE_WRITE` (linux/mman.h; not in every libc version).
+        const MADV_POPULATE_WRITE: libc::c_int = 23;
+        // SAFETY: the caller owns the committed range; populating only
+        // faults pages in (madvise(2)); older kernels answer EINVAL, which
+        // is fine for a hint.
+        let _ = unsafe { libc::madvise(ptr.as_ptr().cast(), len, MADV_POPULATE_WRITE) };
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (ptr, len);
+}
+
 pub(super) unsafe fn discard_lazy(ptr: NonNull<u8>, len: usize) -> Result<(), OsError> {
     #[cfg(target_os = "linux")]
     {

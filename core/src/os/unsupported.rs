@@ -31,6 +31,8 @@ pub(super) unsafe fn discard(_: NonNull<u8>, _: usize) -> Result<(), OsError> {
     Err(OsError::unsupported("discard"))
 }
 
+pub(super) unsafe fn prefault(_: NonNull<u8>, _: usize) {}
+
 pub(super) unsafe fn discard_lazy(ptr: NonNull<u8>, len: usize) -> Result<(), OsError> {
     // SAFETY: forwarded from the caller.
     unsafe { discard(ptr, len) }

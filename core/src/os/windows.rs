@@ -97,6 +97,8 @@ pub(super) unsafe fn discard(ptr: NonNull<u8>, len: usize) -> Result<(), OsError
     }
 }
 
+pub(super) unsafe fn prefault(_: NonNull<u8>, _: usize) {}
+
 pub(super) unsafe fn discard_lazy(ptr: NonNull<u8>, len: usize) -> Result<(), OsError> {
     // SAFETY: forwarded from the caller.
     unsafe { discard(ptr, len) }
