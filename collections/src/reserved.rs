@@ -8,9 +8,11 @@
 //!   |                  |  (RSS once used)   |  address space only         |              |
 //! ```
 //!
-//! Growth commits more pages of the same range (`mprotect`), geometrically
-//! (at least doubling the committed bytes, at least 64 KiB at a time), so a
-//! push makes a system call only when the committed part doubles. Nothing is
+//! Growth commits more pages of the same range (`mprotect`) ahead of the
+//! pushes, an eighth of what is committed at a time (at least 64 KiB, at
+//! most 8 MiB), and faults that step in with one call
+//! (`MADV_POPULATE_WRITE`), so pushes take no page faults and make a system
+//! call only every eighth of the size (every 8 MiB past 64 MiB). Nothing is
 //! ever copied to grow and the base address never changes: `as_ptr()` and
 //! references to elements stay valid for the life of the vector (as long as
 //! the borrow checker lets you hold them; raw pointers stay valid across
@@ -122,8 +124,9 @@ pub(crate) fn reserve_for<T>(
 }
 
 /// Commits enough of `res` for `need` elements of `T` (non-zero-sized),
-/// geometrically: at least double what is committed, at least
-/// [`MIN_COMMIT_BYTES`], at most the whole reservation; with `exact`, only
+/// ahead: at least an eighth more than is committed (between
+/// [`MIN_COMMIT_BYTES`] and [`PREFAULT_MAX_BYTES`]), at most the whole
+/// reservation, faulting the new pages in; with `exact`, only
 /// what `need` takes. Returns the elements the committed bytes hold,
 /// capped at `max`.
 pub(crate) fn commit_for<T>(
@@ -684,7 +687,7 @@ impl<T> ReservedVec<T> {
     }
 
     /// Makes sure `additional` more elements fit without a system call,
-    /// committing geometrically (at least double, at least 64 KiB).
+    /// committing ahead (an eighth of what is committed, 64 KiB to 8 MiB).
     ///
     /// # Panics
     /// On any error of [`try_reserve`](Self::try_reserve); the message names

@@ -764,8 +764,10 @@ fn max_capacity_zero() {
 }
 
 #[test]
-fn commits_geometrically() {
-    // 1M u64 = 8 MB: from 64 KiB, doubling, that is 8 commits.
+fn commits_ahead_in_growing_steps() {
+    // 1M u64 = 8 MB. Each commit adds at least an eighth of what was
+    // committed (at least 64 KiB), so there are few of them: 64 KiB steps
+    // up to 512 KiB, then x1.125 each, about 32 in all.
     let mut v: ReservedVec<u64> = ReservedVec::new();
     let mut cap = v.capacity();
     let mut commits = 0;
@@ -774,14 +776,14 @@ fn commits_geometrically() {
         if v.capacity() != cap {
             commits += 1;
             assert!(
-                v.capacity() >= 2 * cap && v.capacity() * 8 >= 64 << 10,
+                v.capacity() >= cap + (cap / 8).max((64 << 10) / 8),
                 "capacity went from {cap} to {}",
                 v.capacity()
             );
             cap = v.capacity();
         }
     }
-    assert!(commits <= 8, "{commits} commits");
+    assert!(commits <= 40, "{commits} commits");
 }
 
 // ---------------------------------------------------------------------------
