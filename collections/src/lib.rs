@@ -1,6 +1,74 @@
 //! Collections over the [`mallocv2`] allocator that grow without copying.
 //!
-//! (The guide "which collection when" is completed with the collections.)
+//! Every collection here grows by one protocol: (1) in place (commit the
+//! reserved pages after the block, or use the slack of its usable size),
+//! (2) move without copying (`mremap` the pages elsewhere), (3) only then
+//! allocate, copy **the live elements only** (never the spare capacity), and
+//! free. The allocator's usable size becomes capacity. Each type documents
+//! what may move, what never moves, and what its operations cost.
+//! `mallocv2::Heap::stats()` shows the bytes that were (not) copied.
+//!
+//! # Which collection when
+//!
+//! | you have | use | because |
+//! |---|---|---|
+//! | a `Vec`/`String` that gets big | [`vec::Vec`], [`string::String`] | drop-in std API; large buffers grow in place or by remapping, a small one is copied only up to 256 KiB |
+//! | data whose address must never change (raw pointers, FFI, self-references, a log) | [`reserved::ReservedVec`], [`reserved_string::ReservedString`] | one address-space reservation; never relocates; `shrink_to_fit` gives memory back to the OS |
+//! | many threads appending, readers wanting a contiguous slice | [`append::AppendVec`] | `push(&self)`; readers pay one atomic load; elements never move |
+//! | SIMD lanes, cache lines, pages | [`aligned::AlignedVec`] | the alignment survives every growth; lane helpers |
+//! | a hash map | [`hash::HashMap`], [`hash::HashSet`] | hashbrown over the `Heap`, std constructors |
+//! | a linked list built or extended in bulk | [`list::LinkedList`] | all nodes of a bulk operation come from one batch allocation, each still freed alone |
+//! | an ordered map built from many keys at once | [`tree::TreeMap`], [`tree::TreeSet`] | bulk construction allocates every node in one batch call |
+//!
+//! # Examples
+//!
+//! A vector that never moves:
+//! ```
+//! use mallocv2_collections::reserved::ReservedVec;
+//!
+//! let mut v = ReservedVec::with_max_capacity(1 << 20);
+//! v.push(1u64);
+//! let p = v.as_ptr();
+//! for i in 0..100_000 {
+//!     v.push(i);
+//! }
+//! assert_eq!(v.as_ptr(), p); // same address, nothing copied
+//! ```
+//!
+//! Growing a std-like `Vec` copies almost nothing:
+//! ```
+//! use mallocv2_collections::vec::Vec;
+//! use mallocv2::Heap;
+//!
+//! let before = Heap::thread_stats();
+//! let mut v = Vec::new();
+//! for i in 0..(8u64 << 20) {
+//!     v.push(i); // 64 MiB in the end
+//! }
+//! let copied = Heap::thread_stats().since(&before).bytes_copied;
+//! assert!(copied <= 512 << 10, "{copied} bytes copied");
+//! ```
+//!
+//! Aligned data for SIMD:
+//! ```
+//! use mallocv2_collections::aligned::AlignedVec;
+//!
+//! let mut v: AlignedVec<f32, 64> = AlignedVec::new();
+//! v.extend((0..1000).map(|i| i as f32));
+//! assert_eq!(v.as_ptr() as usize % 64, 0);
+//! ```
+//!
+//! A map with the std constructors, allocating from the `Heap`:
+//! ```
+//! use mallocv2_collections::hash::HashMap;
+//!
+//! let mut m = HashMap::new();
+//! *m.entry("apples").or_insert(0) += 3;
+//! assert_eq!(m["apples"], 3);
+//! ```
+//!
+//! Every growth method has a `try_*` form returning [`TryReserveError`];
+//! the panicking form says what failed.
 
 pub mod aligned;
 pub mod append;
