@@ -10,7 +10,7 @@
 use mallocv2_collections::aligned::AlignedVec;
 use mallocv2_collections::TryReserveError;
 
-use super::input::{must_panic, range, Elem, Input, Tracked};
+use super::input::{must_panic, panicky, range, retain_model, Elem, Input, Tracked};
 
 /// Runs one program: the first byte picks the element type and alignment.
 pub fn run(data: &[u8]) {
@@ -19,8 +19,8 @@ pub fn run(data: &[u8]) {
     match inp.u8() % 4 {
         0 => program::<Tracked, 64>(&mut inp, 2048),
         1 => program::<Tracked, 256>(&mut inp, 2048),
-        2 => program::<u8, 64>(&mut inp, 600 << 10),
-        _ => program::<u8, 4096>(&mut inp, 600 << 10),
+        2 => program::<u8, 64>(&mut inp, 300 << 10),
+        _ => program::<u8, 4096>(&mut inp, 300 << 10),
     }
     assert_eq!(
         Tracked::live(),
@@ -32,8 +32,8 @@ pub fn run(data: &[u8]) {
 /// A count of new elements: mostly small, sometimes up to `max`.
 fn count(inp: &mut Input, max: usize) -> usize {
     match inp.u8() % 8 {
-        0 => inp.below(max + 1),
-        1 | 2 => inp.below(65),
+        0 if inp.u8() % 4 == 0 => inp.below(max + 1),
+        0..=2 => inp.below(65),
         _ => inp.below(9),
     }
 }
@@ -215,12 +215,23 @@ fn program<T: Elem, const ALIGN: usize>(inp: &mut Input, max_len: usize) {
             12 => {
                 what = "retain";
                 let m = u32::from(inp.u8());
-                if inp.bool() {
-                    v.retain(|e| keep::<T>(e.model(), m));
+                let at = (len > 0 && inp.u8() % 4 == 0).then(|| inp.below(len));
+                let f = |e: &T| keep::<T>(e.model(), m);
+                let mut calls = 0;
+                let mutable = inp.bool();
+                let mut go = || {
+                    if mutable {
+                        v.retain_mut(|e| panicky(&mut calls, at, f, e));
+                    } else {
+                        v.retain(|e| panicky(&mut calls, at, f, e));
+                    }
+                };
+                if at.is_some() {
+                    must_panic(what, go);
                 } else {
-                    v.retain_mut(|e| keep::<T>(e.model(), m));
+                    go();
                 }
-                model.retain(|&e| keep::<T>(e, m));
+                retain_model(&mut model, |e| keep::<T>(e, m), at);
             }
             13 => {
                 what = "dedup";
@@ -361,7 +372,5 @@ fn program<T: Elem, const ALIGN: usize>(inp: &mut Input, max_len: usize) {
 /// Which elements `retain` keeps: a hash of the value and the op's
 /// parameter, so it removes runs and singles.
 fn keep<T: Elem>(e: T::Model, m: u32) -> bool {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    std::hash::Hash::hash(&(e, m), &mut h);
-    std::hash::Hasher::finish(&h) % 3 != 0
+    (T::bits(e) ^ m).wrapping_mul(0x9e37_79b9) >> 28 < 11
 }

@@ -197,6 +197,8 @@ pub trait Elem: Clone + Ord + std::hash::Hash + std::fmt::Debug {
     fn model(&self) -> Self::Model;
     /// Whether the elements equal the model, element by element.
     fn same(s: &[Self], m: &[Self::Model]) -> bool;
+    /// The bits of a model value.
+    fn bits(m: Self::Model) -> u32;
 }
 
 impl Elem for u8 {
@@ -214,6 +216,9 @@ impl Elem for u8 {
     fn same(s: &[u8], m: &[u8]) -> bool {
         s == m
     }
+    fn bits(m: u8) -> u32 {
+        u32::from(m)
+    }
 }
 
 impl Elem for Tracked {
@@ -230,6 +235,9 @@ impl Elem for Tracked {
     }
     fn same(s: &[Tracked], m: &[u32]) -> bool {
         s.len() == m.len() && s.iter().zip(m).all(|(a, b)| a.get() == *b)
+    }
+    fn bits(m: u32) -> u32 {
+        m
     }
 }
 
@@ -295,4 +303,65 @@ pub fn range(
     };
     let valid = matches!((s, e), (Some(s), Some(e)) if s <= e && e <= len);
     ((start, end), valid)
+}
+
+/// Applies std's `Vec::retain` to the model when the predicate panics at
+/// its call number `panic_at` (elements are visited in order; those before
+/// it that `keep` rejects are gone, it and the rest stay), or never
+/// (`None`).
+pub fn retain_model<M: Copy>(
+    model: &mut Vec<M>,
+    keep: impl Fn(M) -> bool,
+    panic_at: Option<usize>,
+) {
+    let stop = panic_at.unwrap_or(usize::MAX);
+    let mut i = 0;
+    model.retain(|&e| {
+        let r = i >= stop || keep(e);
+        i += 1;
+        r
+    });
+}
+
+/// A retain predicate that panics at call number `panic_at`.
+pub fn panicky<E>(
+    calls: &mut usize,
+    panic_at: Option<usize>,
+    keep: impl Fn(&E) -> bool,
+    e: &E,
+) -> bool {
+    let c = *calls;
+    *calls += 1;
+    if Some(c) == panic_at {
+        panic!("retain predicate panics at call {c}");
+    }
+    keep(e)
+}
+
+/// After a predicate panicked at call `panic_at` (in order), checks that
+/// `after` is `before` minus some of the elements the predicate rejected
+/// before the panic: nothing else may be lost, reordered or duplicated.
+pub fn check_retained<M: Copy + PartialEq + std::fmt::Debug>(
+    before: &[M],
+    after: &[M],
+    keep: impl Fn(M) -> bool,
+    panic_at: usize,
+    what: &str,
+) {
+    let mut j = 0;
+    for (i, &e) in before.iter().enumerate() {
+        if j < after.len() && after[j] == e {
+            j += 1;
+        } else {
+            assert!(
+                i < panic_at && !keep(e),
+                "{what}: element {i} ({e:?}) lost after a panicking predicate"
+            );
+        }
+    }
+    assert_eq!(
+        j,
+        after.len(),
+        "{what}: elements appeared after a panicking predicate"
+    );
 }

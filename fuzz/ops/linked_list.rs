@@ -12,7 +12,7 @@ use std::collections::LinkedList as StdList;
 
 use mallocv2_collections::list::LinkedList;
 
-use super::input::{must_panic, Input, Tracked};
+use super::input::{check_retained, must_panic, panicky, Input, Tracked};
 
 type List = LinkedList<Tracked>;
 
@@ -220,8 +220,22 @@ fn program(data: &[u8]) {
                 what = "retain";
                 let p = inp.u8();
                 let keep = |v: u32| (v ^ u32::from(p)) % 3 != 0;
-                l.retain(|e| keep(e.get()));
-                model = model.into_iter().filter(|&v| keep(v)).collect();
+                let at = (len > 0 && inp.u8() % 4 == 0).then(|| inp.below(len));
+                let mut calls = 0;
+                if let Some(at) = at {
+                    // The list must stay valid and lose only rejected
+                    // elements; the model follows what it kept.
+                    must_panic(what, || {
+                        l.retain(|e| panicky(&mut calls, Some(at), |e: &Tracked| keep(e.get()), e))
+                    });
+                    let before: Vec<u32> = model.iter().copied().collect();
+                    let after: Vec<u32> = l.iter().map(Tracked::get).collect();
+                    check_retained(&before, &after, keep, at, what);
+                    model = after.into_iter().collect();
+                } else {
+                    l.retain(|e| keep(e.get()));
+                    model = model.into_iter().filter(|&v| keep(v)).collect();
+                }
             }
             14 => {
                 what = "contains/iter_mut";

@@ -11,7 +11,7 @@
 use mallocv2_collections::reserved::ReservedVec;
 use mallocv2_collections::TryReserveError;
 
-use super::input::{must_panic, range, Elem, Input, Tracked};
+use super::input::{must_panic, panicky, range, retain_model, Elem, Input, Tracked};
 
 /// Runs one program: the first byte picks the element type.
 pub fn run(data: &[u8]) {
@@ -28,7 +28,7 @@ pub fn run(data: &[u8]) {
         let max = match inp.u8() % 4 {
             0 => inp.below(64),
             1 | 2 => inp.below(20_000),
-            _ => inp.below(1 << 20),
+            _ => inp.below(300 << 10),
         };
         program::<u8>(&mut inp, max);
     }
@@ -334,12 +334,23 @@ fn program<T: Elem>(inp: &mut Input, max: usize) {
             15 => {
                 what = "retain";
                 let m = u32::from(inp.u8());
-                if inp.bool() {
-                    v.retain(|e| keep::<T>(e.model(), m));
+                let at = (len > 0 && inp.u8() % 4 == 0).then(|| inp.below(len));
+                let f = |e: &T| keep::<T>(e.model(), m);
+                let mut calls = 0;
+                let mutable = inp.bool();
+                let mut go = || {
+                    if mutable {
+                        v.retain_mut(|e| panicky(&mut calls, at, f, e));
+                    } else {
+                        v.retain(|e| panicky(&mut calls, at, f, e));
+                    }
+                };
+                if at.is_some() {
+                    must_panic(what, go);
                 } else {
-                    v.retain_mut(|e| keep::<T>(e.model(), m));
+                    go();
                 }
-                model.retain(|&e| keep::<T>(e, m));
+                retain_model(model, |e| keep::<T>(e, m), at);
             }
             16 => {
                 what = "dedup";
@@ -458,7 +469,5 @@ fn program<T: Elem>(inp: &mut Input, max: usize) {
 /// Which elements `retain` keeps: a hash of the value and the op's
 /// parameter, so it removes runs and singles.
 fn keep<T: Elem>(e: T::Model, m: u32) -> bool {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    std::hash::Hash::hash(&(e, m), &mut h);
-    std::hash::Hasher::finish(&h) % 3 != 0
+    (T::bits(e) ^ m).wrapping_mul(0x9e37_79b9) >> 28 < 11
 }

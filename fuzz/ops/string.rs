@@ -34,7 +34,7 @@ fn text(inp: &mut Input, room: usize) -> std::string::String {
         _ => inp.below(5),
     };
     let mut s = std::string::String::new();
-    if inp.u8() % 16 == 0 {
+    if inp.u8() % 64 == 0 {
         // Long runs reach the Heap's large blocks.
         let c = ch(inp);
         let k = inp.below(room / 4 + 1);

@@ -14,7 +14,7 @@ use std::ops::Bound::{self, Excluded, Included, Unbounded};
 
 use mallocv2_collections::tree::{Entry, TreeMap};
 
-use super::input::{must_panic, Input, Tracked};
+use super::input::{check_retained, must_panic, panicky, Input, Tracked};
 
 type Map = TreeMap<Tracked, Tracked>;
 
@@ -283,6 +283,25 @@ fn program(data: &[u8]) {
                 what = "retain";
                 let p = inp.u8();
                 let keep = |a: u32, b: u32| (a.wrapping_mul(31) ^ b ^ u32::from(p)) % 3 != 0;
+                let len = model.len();
+                if len > 0 && inp.u8() % 4 == 0 {
+                    // A panicking predicate: the map must stay valid and
+                    // lose only entries rejected before the panic.
+                    let at = inp.below(len);
+                    let mut calls = 0;
+                    must_panic(what, || {
+                        m.retain(|a, b| {
+                            panicky(&mut calls, Some(at), |_: &()| keep(a.get(), b.get()), &())
+                        })
+                    });
+                    let before: Vec<(u32, u32)> = model.iter().map(|(a, b)| (*a, *b)).collect();
+                    let after: Vec<(u32, u32)> =
+                        m.iter().map(|(a, b)| (a.get(), b.get())).collect();
+                    check_retained(&before, &after, |(a, b)| keep(a, b), at, what);
+                    model = after.into_iter().collect();
+                    check(&m, &model, base, 0, what);
+                    continue;
+                }
                 m.retain(|a, b| {
                     let r = keep(a.get(), b.get());
                     if r && p % 2 == 0 {
