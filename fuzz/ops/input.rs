@@ -282,11 +282,13 @@ pub fn range(
         (a.min(b), a.max(b))
     };
     let start: Bound<usize> = match inp.u8() % 3 {
+        _ if inp.u8() == 255 => Excluded(usize::MAX),
         0 => Unbounded,
         1 => Included(lo),
         _ => Excluded(lo),
     };
     let end: Bound<usize> = match inp.u8() % 3 {
+        _ if inp.u8() == 255 => Included(usize::MAX),
         0 => Unbounded,
         1 => Included(hi),
         _ => Excluded(hi),
@@ -341,6 +343,7 @@ pub fn panicky<E>(
 /// After a predicate panicked at call `panic_at` (in order), checks that
 /// `after` is `before` minus some of the elements the predicate rejected
 /// before the panic: nothing else may be lost, reordered or duplicated.
+/// The elements must be distinct (map entries), so the match is exact.
 pub fn check_retained<M: Copy + PartialEq + std::fmt::Debug>(
     before: &[M],
     after: &[M],
@@ -364,4 +367,18 @@ pub fn check_retained<M: Copy + PartialEq + std::fmt::Debug>(
         after.len(),
         "{what}: elements appeared after a panicking predicate"
     );
+}
+
+/// Arms one injected OS failure on this thread (a kind, at its 1st to 3rd
+/// call) for the next operation; `mallocv2::fault::clear` disarms it.
+pub fn arm_fault(inp: &mut Input) {
+    use mallocv2::fault::{self, OsOp};
+    let op = match inp.u8() % 5 {
+        0 => OsOp::Reserve,
+        1 => OsOp::Commit,
+        2 => OsOp::Decommit,
+        3 => OsOp::Extend,
+        _ => OsOp::Move,
+    };
+    fault::fail_nth(op, 1 + u32::from(inp.u8() % 3));
 }

@@ -11,8 +11,9 @@
 use std::collections::LinkedList as StdList;
 
 use mallocv2_collections::list::LinkedList;
+use mallocv2_collections::TryReserveError;
 
-use super::input::{check_retained, must_panic, panicky, Input, Tracked};
+use super::input::{arm_fault, must_panic, panicky, retain_model, Input, Tracked};
 
 type List = LinkedList<Tracked>;
 
@@ -87,7 +88,7 @@ fn program(data: &[u8]) {
         let len = model.len();
         let room = MAX_LEN.saturating_sub(len);
         let what;
-        match inp.u8() % 20 {
+        match inp.u8() % 21 {
             0 | 1 => {
                 what = "push_back";
                 if room > 0 {
@@ -223,15 +224,14 @@ fn program(data: &[u8]) {
                 let at = (len > 0 && inp.u8() % 4 == 0).then(|| inp.below(len));
                 let mut calls = 0;
                 if let Some(at) = at {
-                    // The list must stay valid and lose only rejected
-                    // elements; the model follows what it kept.
+                    // Like std's retain: the elements rejected before the
+                    // panic are gone, the rest stay, in order.
                     must_panic(what, || {
                         l.retain(|e| panicky(&mut calls, Some(at), |e: &Tracked| keep(e.get()), e))
                     });
-                    let before: Vec<u32> = model.iter().copied().collect();
-                    let after: Vec<u32> = l.iter().map(Tracked::get).collect();
-                    check_retained(&before, &after, keep, at, what);
-                    model = after.into_iter().collect();
+                    let mut mv: Vec<u32> = model.iter().copied().collect();
+                    retain_model(&mut mv, keep, Some(at));
+                    model = mv.into_iter().collect();
                 } else {
                     l.retain(|e| keep(e.get()));
                     model = model.into_iter().filter(|&v| keep(v)).collect();
@@ -286,6 +286,32 @@ fn program(data: &[u8]) {
                     assert_eq!(it.next_back().map(|e| e.get()), Some(*v), "into_iter back");
                 }
                 assert_eq!(it.len(), len - front - back, "into_iter len");
+            }
+            19 => {
+                what = "try_* under an injected OS failure";
+                let n = count(&mut inp).min(room);
+                let new = items(x, n);
+                let s: Vec<Tracked> = new.iter().map(|&v| Tracked::new(v)).collect();
+                let kind = inp.u8() % 3;
+                arm_fault(&mut inp);
+                let r = match kind {
+                    0 if room > 0 => l.try_push_back(Tracked::new(x)),
+                    1 if room > 0 => l.try_push_front(Tracked::new(x)),
+                    _ => l.try_extend_from_slice(&s),
+                };
+                mallocv2::fault::clear();
+                drop(s);
+                match r {
+                    Ok(()) => match kind {
+                        0 if room > 0 => model.push_back(x),
+                        1 if room > 0 => model.push_front(x),
+                        _ => model.extend(new.iter().copied()),
+                    },
+                    Err(e) => assert!(
+                        matches!(e, TryReserveError::AllocError { .. }),
+                        "{what}: {e:?}"
+                    ),
+                }
             }
             _ => {
                 what = "clear";

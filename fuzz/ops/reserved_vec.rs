@@ -11,7 +11,7 @@
 use mallocv2_collections::reserved::ReservedVec;
 use mallocv2_collections::TryReserveError;
 
-use super::input::{must_panic, panicky, range, retain_model, Elem, Input, Tracked};
+use super::input::{arm_fault, must_panic, panicky, range, retain_model, Elem, Input, Tracked};
 
 /// Runs one program: the first byte picks the element type.
 pub fn run(data: &[u8]) {
@@ -126,7 +126,7 @@ fn program<T: Elem>(inp: &mut Input, max: usize) {
         let room = max - len;
         let (v, model) = (&mut st.v, &mut st.model);
         let what;
-        match inp.u8() % 24 {
+        match inp.u8() % 26 {
             0 | 1 => {
                 what = "push";
                 if room == 0 {
@@ -448,6 +448,49 @@ fn program<T: Elem>(inp: &mut Input, max: usize) {
                     }
                     _ => {}
                 }
+            }
+            23 => {
+                what = "try_* under an injected OS failure";
+                let n = count(inp, room, max);
+                let cap = v.capacity();
+                let kind = inp.u8() % 4;
+                let new = items::<T>(xr, n);
+                let s: Vec<T> = new.iter().map(|&m| T::make(m)).collect();
+                arm_fault(inp);
+                let r = match kind {
+                    0 => v.try_reserve(n),
+                    1 => v.try_reserve_exact(n),
+                    2 => v.try_push(T::make(x)),
+                    _ => v.try_extend_from_slice(&s),
+                };
+                mallocv2::fault::clear();
+                drop(s);
+                let want = expected(len, if kind == 2 { 1 } else { n }, max);
+                match r {
+                    Ok(()) => {
+                        assert_eq!(want, Ok(()), "{what}: succeeded past the maximum");
+                        match kind {
+                            2 => model.push(x),
+                            3 => model.extend_from_slice(&new),
+                            _ => assert!(v.capacity() >= len + n, "{what}: capacity"),
+                        }
+                    }
+                    Err(TryReserveError::AllocError { .. }) => {
+                        assert_eq!(want, Ok(()), "{what}: AllocError instead of {want:?}");
+                        assert_eq!(v.capacity(), cap, "{what}: a failed call changed capacity");
+                    }
+                    Err(e) => assert_eq!(Err(e), want, "{what}"),
+                }
+            }
+            24 => {
+                what = "shrink under an injected OS failure";
+                arm_fault(inp);
+                if inp.bool() {
+                    v.shrink_to_fit();
+                } else {
+                    v.shrink_to(inp.below(len + 64));
+                }
+                mallocv2::fault::clear();
             }
             22 => {
                 what = "spare_capacity_mut";

@@ -11,7 +11,7 @@ use mallocv2_collections::string::String as MString;
 use mallocv2_collections::vec::Vec as MVec;
 use mallocv2_collections::TryReserveError;
 
-use super::input::{must_panic, range, Input};
+use super::input::{arm_fault, must_panic, range, Input};
 
 /// Longest string a program builds, in bytes.
 const MAX_LEN: usize = 300 << 10;
@@ -83,7 +83,7 @@ pub fn run(data: &[u8]) {
         let len = model.len();
         let room = MAX_LEN - len;
         let what;
-        match inp.u8() % 22 {
+        match inp.u8() % 23 {
             0 | 1 => {
                 what = "push";
                 let c = ch(&mut inp);
@@ -284,6 +284,31 @@ pub fn run(data: &[u8]) {
                 let n = inp.below(room + 1);
                 let w = MString::with_capacity(n);
                 assert!(w.capacity() >= n && w.is_empty(), "{what}");
+            }
+            21 => {
+                what = "try_* under an injected OS failure";
+                let t = text(&mut inp, room);
+                let n = inp.below(room + 1);
+                let cap = s.capacity();
+                let kind = inp.u8() % 3;
+                arm_fault(&mut inp);
+                let r = match kind {
+                    0 => s.try_reserve(n),
+                    1 => s.try_reserve_exact(n),
+                    _ => s.try_push_str(&t),
+                };
+                mallocv2::fault::clear();
+                match r {
+                    Ok(()) if kind == 2 => model.push_str(&t),
+                    Ok(()) => assert!(s.capacity() >= len + n, "{what}: capacity"),
+                    Err(e) => {
+                        assert!(
+                            matches!(e, TryReserveError::AllocError { .. }),
+                            "{what}: {e:?}"
+                        );
+                        assert_eq!(s.capacity(), cap, "{what}: a failed call changed capacity");
+                    }
+                }
             }
             _ => {
                 what = "clear";

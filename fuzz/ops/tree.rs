@@ -13,8 +13,9 @@ use std::collections::BTreeMap;
 use std::ops::Bound::{self, Excluded, Included, Unbounded};
 
 use mallocv2_collections::tree::{Entry, TreeMap};
+use mallocv2_collections::TryReserveError;
 
-use super::input::{check_retained, must_panic, panicky, Input, Tracked};
+use super::input::{arm_fault, check_retained, must_panic, panicky, Input, Tracked};
 
 type Map = TreeMap<Tracked, Tracked>;
 
@@ -126,7 +127,7 @@ fn program(data: &[u8]) {
         let v = u32::from(inp.u8());
         let full = model.len() >= MAX_LEN;
         let what;
-        match inp.u8() % 22 {
+        match inp.u8() % 23 {
             0..=3 => {
                 what = "insert";
                 if !full {
@@ -424,6 +425,38 @@ fn program(data: &[u8]) {
                     assert_eq!(m[&k].get(), model[&k], "index({k})");
                 } else {
                     must_panic(what, || m[&k].get());
+                }
+            }
+            21 => {
+                what = "try_* under an injected OS failure";
+                let items = if model.len() < MAX_LEN {
+                    pairs(&mut inp, keys)
+                } else {
+                    Vec::new()
+                };
+                let kind = inp.u8() % 3;
+                arm_fault(&mut inp);
+                let r = match kind {
+                    0 if !full => m
+                        .try_insert(Tracked::new(k), Tracked::new(v))
+                        .map(|old| old.map(|o| o.get())),
+                    1 => m.try_extend(tracked(&items)).map(|()| None),
+                    _ => TreeMap::try_from_iter_in(tracked(&items), mallocv2::Heap).map(|t| {
+                        m = t;
+                        None
+                    }),
+                };
+                mallocv2::fault::clear();
+                match r {
+                    Ok(old) => match kind {
+                        0 if !full => assert_eq!(old, model.insert(k, v), "try_insert({k})"),
+                        1 => model.extend(items.iter().copied()),
+                        _ => model = items.iter().copied().collect(),
+                    },
+                    Err(e) => assert!(
+                        matches!(e, TryReserveError::AllocError { .. }),
+                        "{what}: {e:?}"
+                    ),
                 }
             }
             _ => {

@@ -10,7 +10,7 @@
 use mallocv2_collections::vec::Vec as MVec;
 use mallocv2_collections::TryReserveError;
 
-use super::input::{must_panic, panicky, range, retain_model, Elem, Input, Tracked};
+use super::input::{arm_fault, must_panic, panicky, range, retain_model, Elem, Input, Tracked};
 
 /// Runs one program: the first byte picks the element type.
 pub fn run(data: &[u8]) {
@@ -80,7 +80,7 @@ fn program<T: Elem>(inp: &mut Input, max_len: usize) {
         let len = model.len();
         let room = max_len - len;
         let what;
-        match inp.u8() % 24 {
+        match inp.u8() % 26 {
             0 | 1 => {
                 what = "push";
                 if room > 0 {
@@ -361,6 +361,41 @@ fn program<T: Elem>(inp: &mut Input, max_len: usize) {
                 } else {
                     s.into_iter().collect()
                 };
+            }
+            23 => {
+                what = "try_* under an injected OS failure";
+                let n = count(inp, room);
+                let cap = v.capacity();
+                let kind = inp.u8() % 3;
+                arm_fault(inp);
+                let r = match kind {
+                    0 => v.try_reserve(n),
+                    1 => v.try_reserve_exact(n),
+                    _ if room > 0 => v.try_push(T::make(x)),
+                    _ => Ok(()),
+                };
+                mallocv2::fault::clear();
+                match r {
+                    Ok(()) if kind == 2 && room > 0 => model.push(x),
+                    Ok(()) => assert!(v.capacity() >= len + n, "{what}: capacity"),
+                    Err(e) => {
+                        assert!(
+                            matches!(e, TryReserveError::AllocError { .. }),
+                            "{what}: {e:?}"
+                        );
+                        assert_eq!(v.capacity(), cap, "{what}: a failed call changed capacity");
+                    }
+                }
+            }
+            24 => {
+                what = "shrink under an injected OS failure";
+                arm_fault(inp);
+                if inp.bool() {
+                    v.shrink_to_fit();
+                } else {
+                    v.shrink_to(inp.below(len + 64));
+                }
+                mallocv2::fault::clear();
             }
             22 => {
                 what = "with_capacity";
