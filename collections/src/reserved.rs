@@ -146,9 +146,7 @@ pub(crate) fn commit_for<T>(
         // pages in with one call: pushes then run without page faults,
         // and at most that much committed memory sits unused.
         let step = (before / 8).clamp(MIN_COMMIT_BYTES, PREFAULT_MAX_BYTES);
-        need_bytes
-            .max(before.saturating_add(step))
-            .min(res.len())
+        need_bytes.max(before.saturating_add(step)).min(res.len())
     };
     debug_assert!(
         need_bytes <= target && target <= res.len(),
