@@ -7,6 +7,7 @@
 //! `len` elements are alive. Calls std would panic on must panic here too
 //! and leave the vector unchanged.
 
+use mallocv2::Heap;
 use mallocv2_collections::vec::Vec as MVec;
 use mallocv2_collections::TryReserveError;
 
@@ -80,12 +81,14 @@ fn program<T: Elem>(inp: &mut Input, max_len: usize) {
         let len = model.len();
         let room = max_len - len;
         let what;
-        match inp.u8() % 26 {
+        match inp.u8() % 27 {
             0 | 1 => {
                 what = "push";
                 if room > 0 {
+                    let (stats, cap) = (Heap::thread_stats(), v.capacity());
                     v.push(T::make(x));
                     model.push(x);
+                    copied_live_only::<T>(&stats, cap, len, what);
                 }
             }
             2 => {
@@ -134,6 +137,7 @@ fn program<T: Elem>(inp: &mut Input, max_len: usize) {
                 what = "reserve";
                 let n = count(inp, room);
                 let cap = v.capacity();
+                let stats = Heap::thread_stats();
                 match inp.u8() % 4 {
                     0 => v.reserve(n),
                     1 => v.reserve_exact(n),
@@ -142,6 +146,7 @@ fn program<T: Elem>(inp: &mut Input, max_len: usize) {
                 }
                 assert!(v.capacity() >= len + n, "{what}: capacity");
                 assert!(v.capacity() >= cap, "{what}: capacity shrank");
+                copied_live_only::<T>(&stats, cap, len, what);
             }
             8 => {
                 what = "try_reserve overflow";
@@ -367,6 +372,7 @@ fn program<T: Elem>(inp: &mut Input, max_len: usize) {
                 let n = count(inp, room);
                 let cap = v.capacity();
                 let kind = inp.u8() % 3;
+                let stats = Heap::thread_stats();
                 arm_fault(inp);
                 let r = match kind {
                     0 => v.try_reserve(n),
@@ -375,6 +381,7 @@ fn program<T: Elem>(inp: &mut Input, max_len: usize) {
                     _ => Ok(()),
                 };
                 mallocv2::fault::clear();
+                copied_live_only::<T>(&stats, cap, len, what);
                 match r {
                     Ok(()) if kind == 2 && room > 0 => model.push(x),
                     Ok(()) => assert!(v.capacity() >= len + n, "{what}: capacity"),
@@ -397,6 +404,43 @@ fn program<T: Elem>(inp: &mut Input, max_len: usize) {
                 }
                 mallocv2::fault::clear();
             }
+            25 => {
+                what = "grow a full span";
+                // Make the buffer a page span, fill it to capacity, and push
+                // once more: that growth may copy only the live bytes.
+                let span = mallocv2::LARGE_THRESHOLD / std::mem::size_of::<T>().max(1);
+                let want = span + inp.below(8192);
+                if want + 8192 < max_len {
+                    v.reserve_exact(want.saturating_sub(len));
+                    let cap = v.capacity();
+                    if cap < max_len {
+                        v.resize(cap, T::make(x));
+                        model.resize(cap, x);
+                        let stats = Heap::thread_stats();
+                        // Refuse growth in place (and sometimes the
+                        // copy-free move too), so the later steps of the
+                        // growth protocol run.
+                        let faults = inp.u8() % 4;
+                        if faults >= 1 {
+                            mallocv2::fault::fail_nth(mallocv2::fault::OsOp::Commit, 1);
+                            mallocv2::fault::fail_nth(mallocv2::fault::OsOp::Extend, 1);
+                        }
+                        if faults >= 2 {
+                            mallocv2::fault::fail_nth(mallocv2::fault::OsOp::Move, 1);
+                        }
+                        let r = v.try_push(T::make(x));
+                        mallocv2::fault::clear();
+                        copied_live_only::<T>(&stats, cap, cap, what);
+                        match r {
+                            Ok(()) => model.push(x),
+                            Err(e) => assert!(
+                                matches!(e, TryReserveError::AllocError { .. }),
+                                "{what}: {e:?}"
+                            ),
+                        }
+                    }
+                }
+            }
             22 => {
                 what = "with_capacity";
                 let n = count(inp, room);
@@ -414,6 +458,24 @@ fn program<T: Elem>(inp: &mut Input, max_len: usize) {
             }
         }
         check(&v, &model, base, 0, what);
+    }
+}
+
+/// One growth of a buffer that was a page span (`cap` elements, `len`
+/// live) copies at most the live bytes: never the uninitialised capacity.
+/// (Small blocks go through the C library's `realloc`, whose moves the
+/// Heap counts at the old size, so only spans are checked.)
+fn copied_live_only<T>(before: &mallocv2::Stats, cap: usize, len: usize, what: &str) {
+    let size = std::mem::size_of::<T>();
+    if cap * size >= mallocv2::LARGE_THRESHOLD {
+        let d = Heap::thread_stats().since(before);
+        assert!(
+            d.bytes_copied <= (len * size) as u64,
+            "{what}: {} bytes copied, {} live (capacity {} bytes)",
+            d.bytes_copied,
+            len * size,
+            cap * size
+        );
     }
 }
 
