@@ -19,7 +19,7 @@ use super::input::{arm_fault, check_retained, must_panic, panicky, Input, Tracke
 
 type Map = TreeMap<Tracked, Tracked>;
 
-const MAX_LEN: usize = 3000;
+const MAX_LEN: usize = 1500;
 
 fn check(m: &Map, model: &BTreeMap<u32, u32>, base: isize, extra: usize, what: &str) {
     m.check_invariants();
@@ -76,8 +76,8 @@ fn valid(r: &(Bound<u32>, Bound<u32>)) -> bool {
 
 fn pairs(inp: &mut Input, keys: u32) -> Vec<(u32, u32)> {
     let n = match inp.u8() % 8 {
-        0 => inp.below(2000),
-        1..=3 => inp.below(65),
+        0 if inp.u8() % 4 == 0 => inp.below(1000),
+        0..=3 => inp.below(65),
         _ => inp.below(6),
     };
     let start = inp.below(keys as usize) as u32;
