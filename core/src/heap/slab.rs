@@ -30,7 +30,10 @@ const SLAB: usize = 1 << SLAB_SHIFT;
 pub(crate) const MAX_SLOT: usize = 2048;
 /// Largest alignment served from slabs.
 pub(crate) const MAX_SLOT_ALIGN: usize = 4096;
-const GRANULE: usize = 16;
+/// Slot sizes are multiples of this (so a 24-byte node takes 24 bytes)…
+const GRANULE: usize = 8;
+/// … and at least this, which bounds the slots per slab by the bitmap.
+const MIN_SLOT: usize = 16;
 const CLASSES: usize = MAX_SLOT / GRANULE;
 const WORDS: usize = 64;
 /// Slabs committed at a time when the region grows (2 MiB).
@@ -66,7 +69,7 @@ struct SlabHeader {
 }
 
 const _: () = assert!(core::mem::size_of::<SlabHeader>() <= 1024);
-const _: () = assert!((SLAB - 1024) / GRANULE <= WORDS * 64);
+const _: () = assert!((SLAB - 512) / MIN_SLOT <= WORDS * 64);
 
 struct Region {
     base: usize,
@@ -115,7 +118,7 @@ pub(crate) fn slot_for(size: usize, align: usize) -> Option<usize> {
     if align > MAX_SLOT_ALIGN || size > MAX_SLOT {
         return None;
     }
-    let slot = round_up(round_up(size.max(1), align)?, GRANULE)?;
+    let slot = round_up(round_up(size.max(1), align)?, GRANULE)?.max(MIN_SLOT);
     (slot <= MAX_SLOT).then_some(slot)
 }
 
@@ -304,7 +307,7 @@ impl Region {
 /// Allocates up to `out.len()` blocks of `slot` bytes; returns how many were
 /// written to the front of `out`.
 pub(crate) fn allocate(slot: usize, zeroed: bool, out: &mut [MaybeUninit<NonNull<u8>>]) -> usize {
-    debug_assert!(slot % GRANULE == 0 && (GRANULE..=MAX_SLOT).contains(&slot));
+    debug_assert!(slot % GRANULE == 0 && (MIN_SLOT..=MAX_SLOT).contains(&slot));
     let mut r = lock();
     if !r.ensure_reserved() {
         return 0;
