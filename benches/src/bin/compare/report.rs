@@ -322,7 +322,7 @@ pub fn print_targets(rows: &[Row], scale: crate::Scale) {
                 Some(m) => {
                     let ok = if speedup { m >= limit } else { m <= limit };
                     println!(
-                        "- {:<7} {}: {:.3} (target {} {:.3})",
+                        "- {:<7} {}: {:.4} (target {} {:.3})",
                         if ok { "holds" } else { "MISSED" },
                         format_args!("{} / {desc}", w.name),
                         m,
