@@ -799,3 +799,93 @@ fn serde_round_trip() {
     assert_eq!(Heap::thread_stats().since(&before).batch_calls, 1);
     assert!(back == l);
 }
+
+// ---------------------------------------------------------------------------
+// Real OS failure: RLIMIT_AS in a child process.
+
+const CHILD_ENV: &str = "MALLOCV2_LIST_RLIMIT_CHILD";
+
+/// Under `RLIMIT_AS`, a bulk append too large for the address space left
+/// fails with an error and the list keeps every element. Runs in a child
+/// process (the test binary re-executed) so the limit stays there.
+#[test]
+fn bulk_append_under_rlimit_as() {
+    if std::env::var_os(CHILD_ENV).is_some() {
+        rlimit_child();
+        return;
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .env(CHILD_ENV, "1")
+        // Symbolising a backtrace needs memory the limit no longer allows.
+        .env("RUST_BACKTRACE", "0")
+        .args([
+            "--exact",
+            "bulk_append_under_rlimit_as",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .output()
+        .expect("spawn child");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "child failed: {stdout}\n{stderr}");
+    assert!(
+        stdout.contains("CHILD-OK"),
+        "child output: {stdout}\n{stderr}"
+    );
+}
+
+fn rlimit_child() {
+    // 256 KiB elements need a big stack in debug builds; the thread's stack
+    // is mapped before the limit is set.
+    let t = std::thread::Builder::new()
+        .stack_size(64 << 20)
+        .spawn(rlimit_child_body)
+        .unwrap();
+    if let Err(p) = t.join() {
+        std::panic::resume_unwind(p);
+    }
+}
+
+fn rlimit_child_body() {
+    // Nodes of 256 KiB are page spans, each in a fresh reservation (small
+    // blocks and batch slabs live in address space reserved up front, which
+    // the limit does not take back).
+    type Page = [u8; 256 << 10];
+    let mut l: LinkedList<Page> = LinkedList::new();
+    for i in 0..10u8 {
+        l.push_back([i; 256 << 10]);
+    }
+    // 400 items: 100 MiB of nodes against 32 MiB of address space left.
+    let items: Vec<Page> = vec![[7u8; 256 << 10]; 400];
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let vm_kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmSize:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmSize");
+    let rl = libc::rlimit {
+        rlim_cur: vm_kib * 1024 + (32 << 20),
+        rlim_max: libc::RLIM_INFINITY,
+    };
+    // SAFETY: plain system call on a valid struct.
+    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_AS, &rl) }, 0);
+    let r = l.try_extend_from_slice(&items);
+    assert!(
+        matches!(r, Err(TryReserveError::AllocError { .. })),
+        "{r:?}"
+    );
+    assert_eq!(l.len(), 10);
+    assert!(l.iter().map(|p| p[0]).eq(0..10));
+    // The blocks obtained before the failure were handed back (to the
+    // Heap's span cache): a small bulk append fits again.
+    l.try_extend_from_slice(&items[..4]).unwrap();
+    assert_eq!(l.len(), 14);
+    mark("CHILD-OK\n");
+}
+
+/// Writes to stdout without allocating (memory is short in the child).
+fn mark(s: &str) {
+    // SAFETY: writes `s.len()` bytes of a live string to fd 1.
+    unsafe { libc::write(1, s.as_ptr().cast(), s.len()) };
+}
