@@ -446,6 +446,9 @@ const CHILD_ENV: &str = "MALLOCV2_APPEND_TEST_CHILD";
 fn rlimit_as_child() {
     if std::env::var_os(CHILD_ENV).is_none() {
         let out = std::process::Command::new(std::env::current_exe().unwrap())
+            // A panic under RLIMIT_AS must not try to print a backtrace: that
+            // allocates, fails, and deadlocks on the backtrace lock.
+            .env("RUST_BACKTRACE", "0")
             .env(CHILD_ENV, "1")
             .args([
                 "--exact",

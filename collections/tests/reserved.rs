@@ -969,6 +969,9 @@ fn in_child(name: &str) -> bool {
         return true;
     }
     let out = std::process::Command::new(std::env::current_exe().unwrap())
+        // A panic under RLIMIT_AS must not try to print a backtrace: that
+        // allocates, fails, and deadlocks on the backtrace lock.
+        .env("RUST_BACKTRACE", "0")
         .env(CHILD_ENV, "1")
         .args(["--exact", name, "--nocapture", "--test-threads=1"])
         .output()

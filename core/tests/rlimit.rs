@@ -33,6 +33,9 @@ fn in_child(name: &str) -> bool {
     }
     let exe = std::env::current_exe().expect("test binary path");
     let out = Command::new(exe)
+        // A panic under RLIMIT_AS must not try to print a backtrace: that
+        // allocates, fails, and deadlocks on the backtrace lock.
+        .env("RUST_BACKTRACE", "0")
         .args(["--exact", name, "--nocapture", "--test-threads=1"])
         .env(CHILD_ENV, name)
         .output()
