@@ -259,30 +259,47 @@ impl Region {
         }
     }
 
-    /// Frees one block; `p` is in the region.
+    /// Marks one block of slab `idx` free in its bitmap, without touching
+    /// `live`; returns false (and changes nothing) for a double free.
     ///
     /// # Safety
-    /// `p` is a live batch block.
-    unsafe fn free_one(&mut self, p: usize) {
-        let idx = (p - self.base) >> SLAB_SHIFT;
+    /// `p` is a live batch block of slab `idx`.
+    #[inline]
+    unsafe fn mark_free(&mut self, idx: usize, p: usize) -> bool {
         // SAFETY: the slab of a live block is a formatted, committed slab.
         let h = unsafe { &mut *header(self.base, idx) };
         let rel = p - (self.base + (idx << SLAB_SHIFT)) - h.first as usize;
-        let slot = h.slot as usize;
         let i = ((rel as u64 * u64::from(h.recip)) >> 32) as usize;
-        debug_assert!(i * slot == rel, "{p:#x} is not a slot start (slot {slot})");
+        debug_assert!(
+            i * h.slot as usize == rel,
+            "{p:#x} is not a slot start (slot {})",
+            h.slot
+        );
         let (w, bit) = (i / 64, 1u64 << (i % 64));
         if h.free[w] & bit != 0 {
             debug_assert!(false, "double free of batch block {p:#x}");
-            return;
+            return false;
         }
         h.free[w] |= bit;
-        h.live -= 1;
+        true
+    }
+
+    /// Accounts `n` blocks of slab `idx` freed: the slab goes back on its
+    /// partial list, or to the empty stack when nothing is left in it.
+    fn released(&mut self, idx: usize, n: u32) {
+        if n == 0 {
+            return;
+        }
+        // SAFETY: a formatted, committed slab; we hold the lock.
+        let h = unsafe { &mut *header(self.base, idx) };
+        debug_assert!(h.live >= n, "slab {idx}: live {} < freed {n}", h.live);
+        h.live -= n;
+        let (slot, listed) = (h.slot as usize, h.listed != 0);
         if h.live == 0 {
-            if h.listed != 0 {
+            if listed {
                 self.unlink(idx);
             }
-            // SAFETY: re-borrow after `unlink` touched the header.
+            // SAFETY: as above (re-borrowed after `unlink`).
             let h = unsafe { &mut *header(self.base, idx) };
             h.next = self.empty;
             self.empty = idx as u32 + 1;
@@ -298,8 +315,20 @@ impl Region {
                     os::discard_lazy(NonNull::new_unchecked(start as *mut u8), SLAB - page)
                 };
             }
-        } else if h.listed == 0 {
+        } else if !listed {
             self.link(idx, slot);
+        }
+    }
+
+    /// Frees one block; `p` is in the region.
+    ///
+    /// # Safety
+    /// `p` is a live batch block.
+    unsafe fn free_one(&mut self, p: usize) {
+        let idx = (p - self.base) >> SLAB_SHIFT;
+        // SAFETY: forwarded from the caller.
+        if unsafe { self.mark_free(idx, p) } {
+            self.released(idx, 1);
         }
     }
 }
@@ -396,12 +425,29 @@ pub(crate) unsafe fn free(p: NonNull<u8>) {
 /// Every pointer in `ptrs` is a live block, never used again.
 pub(crate) unsafe fn free_many(ptrs: &[NonNull<u8>], mut rest: impl FnMut(NonNull<u8>)) {
     let mut r = lock();
+    let (base, len) = (r.base, r.slabs << SLAB_SHIFT);
+    // Runs of blocks from one slab (the common case: they were allocated
+    // together) update the slab's count and lists once per run.
+    let mut cur = usize::MAX;
+    let mut run = 0u32;
     for &p in ptrs {
-        if contains(p.as_ptr()) {
-            // SAFETY: forwarded from the caller.
-            unsafe { r.free_one(p.as_ptr() as usize) };
-        } else {
+        let a = p.as_ptr() as usize;
+        if a.wrapping_sub(base) >= len {
             rest(p);
+            continue;
         }
+        let idx = (a - base) >> SLAB_SHIFT;
+        if idx != cur {
+            if cur != usize::MAX {
+                r.released(cur, run);
+            }
+            cur = idx;
+            run = 0;
+        }
+        // SAFETY: forwarded from the caller: a live batch block of slab `idx`.
+        run += u32::from(unsafe { r.mark_free(idx, a) });
+    }
+    if cur != usize::MAX {
+        r.released(cur, run);
     }
 }
