@@ -112,7 +112,10 @@ pub fn all(scale: Scale) -> Vec<Workload> {
                 imp("std Vec<Aligned64>", "system", Role::Std),
                 imp("AlignedVec<Aligned64, 64>", "system", Role::Ours),
                 imp("presized std Vec", "system", Role::Presized),
-            ],
+            ]
+            .into_iter()
+            .chain(peer_impls("std Vec<Aligned64>"))
+            .collect(),
             run: aligned_grow,
             targets: vec![
                 Target::TimeVsStd("AlignedVec<Aligned64, 64>", 0.6),
@@ -133,7 +136,10 @@ pub fn all(scale: Scale) -> Vec<Workload> {
                 imp("ReservedVec<u64>", "system", Role::Ours),
                 imp("Vec<u64, Heap>", "system", Role::Ours),
                 imp("presized std Vec", "system", Role::Presized),
-            ],
+            ]
+            .into_iter()
+            .chain(peer_impls("std Vec<u64>"))
+            .collect(),
             run: big_grow,
             targets: vec![
                 Target::TimeVsStd("ReservedVec<u64>", 1.0),
@@ -153,7 +159,10 @@ pub fn all(scale: Scale) -> Vec<Workload> {
                 imp("std Vec<u64>", "system", Role::Std),
                 imp("Vec<u64, Heap>", "system", Role::Ours),
                 imp("presized std Vec", "system", Role::Presized),
-            ],
+            ]
+            .into_iter()
+            .chain(peer_impls("std Vec<u64>"))
+            .collect(),
             run: many_grow,
             targets: vec![
                 Target::TimeVsStd("Vec<u64, Heap>", 0.8),
@@ -255,6 +264,26 @@ pub fn all(scale: Scale) -> Vec<Workload> {
             quick_runs: 3,
             full_runs: 5,
         },
+    ]
+}
+
+/// With `--features peers`: the std implementation again, with jemalloc and
+/// mimalloc as the child's global allocator.
+fn peer_impls(std_name: &'static str) -> Vec<Impl> {
+    if !cfg!(feature = "peers") {
+        return Vec::new();
+    }
+    let (je, mi) = if std_name == "std Vec<Aligned64>" {
+        (
+            "std Vec<Aligned64> on jemalloc",
+            "std Vec<Aligned64> on mimalloc",
+        )
+    } else {
+        ("std Vec<u64> on jemalloc", "std Vec<u64> on mimalloc")
+    };
+    vec![
+        imp(je, "jemalloc", Role::Peer),
+        imp(mi, "mimalloc", Role::Peer),
     ]
 }
 
@@ -362,7 +391,7 @@ fn aligned_grow(imp: &str, scale: Scale, tl: bool) -> Run {
     let n = grow_bytes(scale) / size_of::<Aligned64>();
     let make = |i: usize| Aligned64([i as u64; 8]);
     match imp {
-        "std Vec<Aligned64>" => timed(false, Vec::new, |v, r| push_n(v, n, make, r, tl)),
+        i if i.starts_with("std Vec") => timed(false, Vec::new, |v, r| push_n(v, n, make, r, tl)),
         "presized std Vec" => timed(
             false,
             || Vec::with_capacity(n),
@@ -379,7 +408,7 @@ fn big_grow(imp: &str, scale: Scale, tl: bool) -> Run {
     let n = grow_bytes(scale) / 8;
     let make = |i: usize| i as u64;
     match imp {
-        "std Vec<u64>" => timed(false, Vec::new, |v, r| push_n(v, n, make, r, tl)),
+        i if i.starts_with("std Vec") => timed(false, Vec::new, |v, r| push_n(v, n, make, r, tl)),
         "presized std Vec" => timed(
             false,
             || Vec::with_capacity(n),
@@ -430,7 +459,7 @@ fn many_grow(imp: &str, scale: Scale, _tl: bool) -> Run {
     };
     let each = bytes / 8;
     match imp {
-        "std Vec<u64>" => many_grow_with(false, Vec::new, vectors, each),
+        i if i.starts_with("std Vec") => many_grow_with(false, Vec::new, vectors, each),
         "presized std Vec" => many_grow_with(false, || Vec::with_capacity(each), vectors, each),
         _ => many_grow_with(true, MVec::new, vectors, each),
     }
