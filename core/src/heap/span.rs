@@ -431,8 +431,11 @@ fn cache_take(commit: usize, align: usize, reserve: usize) -> Option<Span> {
         if s.reserved < commit.max(reserve) || s.ptr.as_ptr() as usize % align != 0 {
             continue;
         }
-        // Skip spans far too big for the request: they would pin memory.
-        if s.committed > commit.saturating_mul(4).max(1 << 20) {
+        // Skip spans far too big for the request (they would pin memory);
+        // up to 16x (or 4 MiB) is fine: a buffer that is freed and grown
+        // again (a string rebuilt each round) gets its pages back without a
+        // fault, and its usable size tells it the room it has.
+        if s.committed > commit.saturating_mul(16).max(4 << 20) {
             continue;
         }
         let key = (
