@@ -329,9 +329,7 @@ pub(crate) unsafe fn remap(
         }
         let old_base = NonNull::new_unchecked(ptr.as_ptr().sub(page));
         if os::move_pages(old_base, page + s.committed, new_base).is_err() {
-            if need > s.committed {
-                os::decommit(new_ptr.add(s.committed), need - s.committed).ok();
-            }
+            // Unmapping the new reservation drops its committed pages too.
             release_new();
             return Err(Error::NoSpace);
         }
