@@ -326,14 +326,33 @@ impl<K: Eq + Hash, V, const N: usize> From<[(K, V); N]> for HashMap<K, V> {
     }
 }
 
-impl<K: Clone, V: Clone, S: Clone, A: Allocator + Clone> Clone for HashMap<K, V, S, A> {
-    #[inline]
+/// Rebuilds the table by inserting clones of the entries, rather than
+/// using hashbrown's table clone: that one asks for a table of the source's
+/// bucket count, then copies the control bytes and entries index for index
+/// over the *new* table's bucket count. hashbrown gives a new table more
+/// buckets when the allocator returns a larger block than asked for, which
+/// the [`Heap`] does (a large block's usable size is its whole committed
+/// span, and a freed span up to 16 times the request is reused whole): the
+/// copy then reads past the source's control bytes and leaves entries in
+/// the wrong slots (hashbrown 0.17). Hence the `Eq + Hash` and
+/// `BuildHasher` bounds, which std's `Clone` does not need.
+impl<K, V, S, A> Clone for HashMap<K, V, S, A>
+where
+    K: Clone + Eq + Hash,
+    V: Clone,
+    S: Clone + BuildHasher,
+    A: Allocator + Clone,
+{
     fn clone(&self) -> Self {
-        Self(self.0.clone())
-    }
-    #[inline]
-    fn clone_from(&mut self, source: &Self) {
-        self.0.clone_from(&source.0);
+        let mut m = hashbrown::HashMap::with_capacity_and_hasher_in(
+            self.len(),
+            self.hasher().clone(),
+            self.allocator().clone(),
+        );
+        for (k, v) in self.iter() {
+            m.insert(k.clone(), v.clone());
+        }
+        Self(m)
     }
 }
 
@@ -696,10 +715,24 @@ impl<T: Eq + Hash, const N: usize> From<[T; N]> for HashSet<T> {
     }
 }
 
-impl<T: Clone, S: Clone, A: Allocator + Clone> Clone for HashSet<T, S, A> {
-    #[inline]
+/// Rebuilds the table by inserting clones, for the reason given at
+/// [`HashMap`]'s `Clone`.
+impl<T, S, A> Clone for HashSet<T, S, A>
+where
+    T: Clone + Eq + Hash,
+    S: Clone + BuildHasher,
+    A: Allocator + Clone,
+{
     fn clone(&self) -> Self {
-        Self(self.0.clone())
+        let mut s = hashbrown::HashSet::with_capacity_and_hasher_in(
+            self.len(),
+            self.hasher().clone(),
+            self.allocator().clone(),
+        );
+        for x in self.iter() {
+            s.insert(x.clone());
+        }
+        Self(s)
     }
 }
 
@@ -814,5 +847,46 @@ where
 {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         hashbrown::HashSet::deserialize(deserializer).map(Self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{HashMap, HashSet};
+    use mallocv2::Heap;
+
+    /// A clone whose new table comes from a larger cached span: the `Heap`
+    /// hands the span out whole, and hashbrown then gives the table more
+    /// buckets than the source has (found by `fuzz/ops/hashset.rs`).
+    #[test]
+    fn clone_into_an_oversized_block() {
+        let n = 20_000u64;
+        // 32768 buckets: a table above the large-block threshold.
+        let m: HashMap<u64, u64> = (0..n).map(|i| (i, i * 3)).collect();
+        let s: HashSet<u64> = (0..n).collect();
+        for round in 0..4 {
+            Heap::trim();
+            // Freed into the span cache: 262144 buckets, about 8 times the
+            // size of the clones' tables.
+            drop(HashMap::<u64, u64>::with_capacity(200_000));
+            let c = if round % 2 == 0 {
+                m.clone()
+            } else {
+                let mut c = HashMap::new();
+                c.clone_from(&m);
+                c
+            };
+            assert_eq!(c.len(), m.len());
+            assert!(
+                (0..n).all(|i| c.get(&i) == Some(&(i * 3))),
+                "lookups in the clone"
+            );
+            assert!(c == m);
+            drop(HashSet::<u64>::with_capacity(400_000));
+            let d = s.clone();
+            assert_eq!(d.len(), s.len());
+            assert!((0..n).all(|i| d.contains(&i)), "lookups in the set clone");
+            assert!(d == s);
+        }
     }
 }

@@ -5,11 +5,15 @@
 pub mod input;
 
 pub mod aligned_vec;
+pub mod append_vec;
 pub mod hashmap;
+pub mod hashset;
 pub mod heap;
 pub mod linked_list;
 pub mod reservation;
+pub mod reserved_string;
 pub mod reserved_vec;
 pub mod string;
 pub mod tree;
+pub mod treeset;
 pub mod vec;
