@@ -54,26 +54,177 @@
 //! `published`.
 
 use core::fmt;
-use core::hint;
 use core::marker::PhantomData;
 use core::mem;
 use core::ops::Index;
 use core::ptr::{self, NonNull};
 use core::slice;
-use core::sync::atomic::{fence, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex};
-use std::time::Duration;
 
 use mallocv2::alloc::Layout;
 use mallocv2::Reservation;
 
 use crate::error::TryReserveError;
 use crate::reserved::{self, capacity_panic, ReservedVec};
+use sync::{
+    fence, spin_loop, track_claimed, track_commit, track_read, track_write, yield_now, AtomicU64,
+    AtomicUsize, Condvar, Model, Mutex, Ordering,
+};
 
-/// Busy-wait rounds before a writer waiting to publish yields its time slice.
-const SPINS: u32 = 64;
-/// Yields before it blocks on the condition variable.
-const YIELDS: u32 = 8;
+/// The synchronisation primitives the protocol uses: std's, or loom's
+/// models of them when built with `RUSTFLAGS="--cfg loom"` (see
+/// `collections/tests/loom_append.rs`), so the model checker runs this
+/// very code.
+#[cfg(not(loom))]
+mod sync {
+    pub(super) use core::hint::spin_loop;
+    pub(super) use core::sync::atomic::{fence, AtomicU64, AtomicUsize, Ordering};
+    pub(super) use std::sync::{Condvar, Mutex, MutexGuard};
+    pub(super) use std::thread::yield_now;
+
+    /// Busy-wait rounds before a writer waiting to publish yields.
+    pub(super) const SPINS: u32 = 64;
+    /// Yields before it blocks on the condition variable.
+    pub(super) const YIELDS: u32 = 8;
+
+    /// Reads an atomic through `&mut` (no other access can exist).
+    #[inline]
+    pub(super) fn get_mut(a: &mut AtomicUsize) -> usize {
+        *a.get_mut()
+    }
+
+    /// Writes an atomic through `&mut`.
+    #[inline]
+    pub(super) fn set_mut(a: &mut AtomicUsize, v: usize) {
+        *a.get_mut() = v;
+    }
+
+    /// Blocks on `cv` until notified or a millisecond passes: the timeout
+    /// lets a waiter publish for a writer preempted between marking its
+    /// slot and publishing it.
+    #[inline]
+    pub(super) fn wait<'a>(cv: &Condvar, g: MutexGuard<'a, ()>) -> MutexGuard<'a, ()> {
+        match cv.wait_timeout(g, std::time::Duration::from_millis(1)) {
+            Ok((g, _)) => g,
+            Err(e) => e.into_inner().0,
+        }
+    }
+
+    /// Records a write of slot `i` for the model checker (nothing here).
+    #[inline(always)]
+    pub(super) fn track_write(_m: &Model, _i: usize) {}
+
+    /// Records reads of slots `[from, to)` (nothing here).
+    #[inline(always)]
+    pub(super) fn track_read(_m: &Model, _from: usize, _to: usize) {}
+
+    /// Records that slots `[from, to)` were committed (nothing here).
+    #[inline(always)]
+    pub(super) fn track_commit(_m: &Model, _from: usize, _to: usize) {}
+
+    /// Records that slot `i` is about to be written, which needs its page
+    /// committed (nothing here).
+    #[inline(always)]
+    pub(super) fn track_claimed(_m: &Model, _i: usize) {}
+
+    /// The model checker's extra state: none outside it.
+    pub(super) struct Model;
+
+    impl Model {
+        #[inline(always)]
+        pub(super) fn new(_max: usize) -> Self {
+            Model
+        }
+
+        /// A bitmap to use instead of the reserved one (none here).
+        #[inline(always)]
+        pub(super) fn bitmap(&self) -> Option<core::ptr::NonNull<AtomicU64>> {
+            None
+        }
+    }
+}
+
+/// loom's models; see the non-loom module for what each item is.
+#[cfg(loom)]
+mod sync {
+    pub(super) use loom::hint::spin_loop;
+    pub(super) use loom::sync::atomic::{fence, AtomicU64, AtomicUsize, Ordering};
+    pub(super) use loom::sync::{Condvar, Mutex, MutexGuard};
+    pub(super) use loom::thread::yield_now;
+
+    // No spinning or yielding: each round would be a scheduling point for
+    // the checker to explore, and they only delay the blocking wait.
+    pub(super) const SPINS: u32 = 0;
+    pub(super) const YIELDS: u32 = 0;
+
+    pub(super) fn get_mut(a: &mut AtomicUsize) -> usize {
+        a.with_mut(|v| *v)
+    }
+
+    pub(super) fn set_mut(a: &mut AtomicUsize, v: usize) {
+        a.with_mut(|x| *x = v);
+    }
+
+    /// No timeout under the model: a lost wake-up shows up as a deadlock.
+    pub(super) fn wait<'a>(cv: &Condvar, g: MutexGuard<'a, ()>) -> MutexGuard<'a, ()> {
+        cv.wait(g).unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Models use small maxima; slots past this are not tracked.
+    const TRACKED: usize = 1024;
+
+    /// One loom cell per slot (loom reports a causality violation when a
+    /// read of a slot is not ordered after its write), one per slot's page
+    /// commit (written by the committing writer, read by the writer that
+    /// claims the slot: the OS effect loom cannot see), and the "written"
+    /// bitmap as loom atomics (loom cannot model atomics in raw memory).
+    pub(super) struct Model {
+        cells: Box<[loom::cell::UnsafeCell<()>]>,
+        pages: Box<[loom::cell::UnsafeCell<()>]>,
+        bits: Box<[AtomicU64]>,
+    }
+
+    impl Model {
+        pub(super) fn new(max: usize) -> Self {
+            let n = max.min(TRACKED);
+            let cells = || (0..n).map(|_| loom::cell::UnsafeCell::new(())).collect();
+            Model {
+                cells: cells(),
+                pages: cells(),
+                bits: (0..n.div_ceil(64).max(1))
+                    .map(|_| AtomicU64::new(0))
+                    .collect(),
+            }
+        }
+
+        pub(super) fn bitmap(&self) -> Option<core::ptr::NonNull<AtomicU64>> {
+            core::ptr::NonNull::new(self.bits.as_ptr().cast_mut())
+        }
+    }
+
+    pub(super) fn track_write(m: &Model, i: usize) {
+        if let Some(c) = m.cells.get(i) {
+            c.with_mut(|_| ());
+        }
+    }
+
+    pub(super) fn track_read(m: &Model, from: usize, to: usize) {
+        for c in m.cells.iter().take(to).skip(from) {
+            c.with(|_| ());
+        }
+    }
+
+    pub(super) fn track_commit(m: &Model, from: usize, to: usize) {
+        for c in m.pages.iter().take(to).skip(from) {
+            c.with_mut(|_| ());
+        }
+    }
+
+    pub(super) fn track_claimed(m: &Model, i: usize) {
+        if let Some(c) = m.pages.get(i) {
+            c.with(|_| ());
+        }
+    }
+}
 
 /// Bytes of "written" bitmap for `n` elements (whole `u64` words).
 const fn bitmap_bytes(n: usize) -> usize {
@@ -200,9 +351,11 @@ pub struct AppendVec<T> {
     /// (`Release`) only by the writer of index `published`, read with
     /// `Acquire`. Invariant: `published <= claimed`.
     published: AtomicUsize,
-    /// Elements that fit in committed memory (capped at `max`); only grows,
-    /// stored with `Release` under `res`'s lock after the pages are
-    /// committed. Invariant: `claimed <= committed <= max`.
+    /// Elements that fit in committed memory (capped at `max`), with their
+    /// bitmap bits committed too; only grows, stored with `Release` under
+    /// `res`'s lock after the pages are committed. Invariant:
+    /// `claimed <= committed <= max`, and `committed` is at most what the
+    /// element reservation holds (less after a failed bitmap commit).
     committed: AtomicUsize,
     /// `[0, claimed)` are owned by writers (published or being written).
     /// Unused for zero-sized `T`.
@@ -220,6 +373,8 @@ pub struct AppendVec<T> {
     wait_lock: Mutex<()>,
     /// Notified after a publish when `waiters > 0`.
     wake: Condvar,
+    /// The model checker's state (zero-sized in normal builds).
+    model: Model,
     /// Owns `T`s.
     _marker: PhantomData<T>,
 }
@@ -342,10 +497,13 @@ impl<T> AppendVec<T> {
             .elems
             .as_ref()
             .map_or(NonNull::dangling(), |r| r.as_ptr().cast());
-        let done = storage
-            .done
-            .as_ref()
-            .map_or(NonNull::dangling(), |r| r.as_ptr().cast());
+        let model = Model::new(max);
+        let done = model.bitmap().unwrap_or_else(|| {
+            storage
+                .done
+                .as_ref()
+                .map_or(NonNull::dangling(), |r| r.as_ptr().cast())
+        });
         AppendVec {
             ptr,
             max,
@@ -357,6 +515,7 @@ impl<T> AppendVec<T> {
             waiters: AtomicUsize::new(0),
             wait_lock: Mutex::new(()),
             wake: Condvar::new(),
+            model,
             _marker: PhantomData,
         }
     }
@@ -419,11 +578,13 @@ impl<T> AppendVec<T> {
             return Ok(i);
         }
         let i = self.claim()?;
+        track_claimed(&self.model, i);
         // SAFETY: `claim` handed out slot `i` to this call only, and
         // `i < committed`: the slot is committed memory inside the
         // reservation, uninitialised, and no reader looks at it before it
         // is published below.
         unsafe { self.ptr.as_ptr().add(i).write(value) };
+        track_write(&self.model, i);
         self.publish(i);
         Ok(i)
     }
@@ -487,6 +648,7 @@ impl<T> AppendVec<T> {
             cap > at && cap >= committed,
             "AppendVec commit: at {at}, cap {cap}, was {committed}"
         );
+        track_commit(&self.model, committed, cap);
         self.committed.store(cap, Ordering::Release);
         Ok(())
     }
@@ -566,6 +728,8 @@ impl<T> AppendVec<T> {
     /// `i` written, then help advance `published` until it passes `i`.
     #[cold]
     #[inline(never)]
+    // Under loom both bounds are 0 (see `sync`).
+    #[cfg_attr(loom, allow(clippy::absurd_extreme_comparisons))]
     fn publish_slow(&self, i: usize) {
         // SAFETY: `i < claimed <= committed`; not zero-sized.
         let (word, bit) = unsafe { self.done_bit(i) };
@@ -592,10 +756,10 @@ impl<T> AppendVec<T> {
                 continue;
             }
             // Slot `p` is still being written by its writer: wait for it.
-            if tries < SPINS {
-                hint::spin_loop();
-            } else if tries < SPINS + YIELDS {
-                std::thread::yield_now();
+            if tries < sync::SPINS {
+                spin_loop();
+            } else if tries < sync::SPINS + sync::YIELDS {
+                yield_now();
             } else {
                 self.wait_for(p);
             }
@@ -616,10 +780,7 @@ impl<T> AppendVec<T> {
             // Slot `p`'s writer wakes us when it publishes; if it is
             // preempted between marking its slot and publishing, the timeout
             // lets us see the mark and publish for it.
-            guard = match self.wake.wait_timeout(guard, Duration::from_millis(1)) {
-                Ok((g, _)) => g,
-                Err(e) => e.into_inner().0,
-            };
+            guard = sync::wait(&self.wake, guard);
         }
         drop(guard);
         self.waiters.fetch_sub(1, Ordering::Relaxed);
@@ -704,6 +865,7 @@ impl<T> AppendVec<T> {
     #[inline]
     pub fn get(&self, index: usize) -> Option<&T> {
         if index < self.len() {
+            track_read(&self.model, index, index + 1);
             // SAFETY: `index < published` (Acquire): the slot is initialised
             // and its write happens-before this read; published slots are
             // never written again while `&self` exists.
@@ -746,6 +908,7 @@ impl<T> AppendVec<T> {
     #[inline]
     pub fn as_slice(&self) -> &[T] {
         let len = self.len();
+        track_read(&self.model, 0, len);
         // SAFETY: `[0, published)` is initialised, its writes happen-before
         // the Acquire load above, it is never written or moved while `&self`
         // exists, and `ptr` is aligned and non-null.
@@ -766,7 +929,7 @@ impl<T> AppendVec<T> {
     /// ```
     #[inline]
     pub fn as_mut_slice(&mut self) -> &mut [T] {
-        let len = *self.published.get_mut();
+        let len = sync::get_mut(&mut self.published);
         // SAFETY: as in `as_slice`; `&mut self` excludes every other access.
         unsafe { slice::from_raw_parts_mut(self.ptr.as_ptr(), len) }
     }
@@ -801,23 +964,37 @@ impl<T> AppendVec<T> {
     /// assert_eq!(r, [1, 2]);
     /// ```
     pub fn into_reserved(mut self) -> ReservedVec<T> {
-        let len = *self.published.get_mut();
-        let cap = *self.committed.get_mut();
-        let claimed = *self.claimed.0.get_mut();
+        let len = sync::get_mut(&mut self.published);
+        let committed = sync::get_mut(&mut self.committed);
+        let claimed = sync::get_mut(&mut self.claimed.0);
         debug_assert!(
-            (len == claimed || Self::IS_ZST) && len <= cap && cap <= self.max,
-            "AppendVec: published {len}, claimed {claimed}, committed {cap}, max {}",
+            (len == claimed || Self::IS_ZST) && len <= committed && committed <= self.max,
+            "AppendVec: published {len}, claimed {claimed}, committed {committed}, max {}",
             self.max
         );
-        let storage = self.res.get_mut().unwrap_or_else(|e| e.into_inner());
+        // Uncontended (`self` is owned); a poisoned lock changes nothing.
+        let mut storage = self.res.lock().unwrap_or_else(|e| e.into_inner());
         let res = storage.elems.take();
+        // The capacity comes from the reservation itself: `committed` can be
+        // below it when a commit of element pages succeeded but the
+        // bitmap's failed (`commit_more` then reports the error and leaves
+        // `committed` as it was).
+        let cap = match &res {
+            Some(r) => (r.committed() / mem::size_of::<T>()).min(self.max),
+            None => committed,
+        };
+        debug_assert!(
+            cap >= committed,
+            "AppendVec: cap {cap} < committed {committed}"
+        );
         // The bitmap is no longer needed.
         drop(storage.done.take());
+        drop(storage);
         let (ptr, max) = (self.ptr, self.max);
         // The elements and the reservation now belong to the new vector:
         // the empty shell drops nothing.
-        *self.published.get_mut() = 0;
-        *self.claimed.0.get_mut() = 0;
+        sync::set_mut(&mut self.published, 0);
+        sync::set_mut(&mut self.claimed.0, 0);
         drop(self);
         // SAFETY: the parts describe this vector's storage: `res` holds
         // `max` elements at `ptr`, `cap` of them committed, the first `len`
@@ -843,11 +1020,13 @@ impl<T> AppendVec<T> {
 
 impl<T> Drop for AppendVec<T> {
     fn drop(&mut self) {
+        let (published, claimed) = (
+            sync::get_mut(&mut self.published),
+            sync::get_mut(&mut self.claimed.0),
+        );
         debug_assert!(
-            Self::IS_ZST || *self.published.get_mut() == *self.claimed.0.get_mut(),
-            "AppendVec dropped with published {} != claimed {}",
-            self.published.get_mut(),
-            self.claimed.0.get_mut()
+            Self::IS_ZST || published == claimed,
+            "AppendVec dropped with published {published} != claimed {claimed}"
         );
         let s: *mut [T] = self.as_mut_slice();
         // SAFETY: exactly the published elements are initialised; each is

@@ -889,4 +889,22 @@ mod tests {
             assert!(d == s);
         }
     }
+
+    /// hashbrown's own table clone over the `Heap` (reached through the
+    /// public inner map): the `Heap` never hands hashbrown a recycled span
+    /// larger than the request rounded to pages, so the clone's table has
+    /// the source's bucket count.
+    #[test]
+    fn inner_hashbrown_clone_after_a_large_free() {
+        let n = 20_000u64;
+        let m: HashMap<u64, u64> = (0..n).map(|i| (i, i + 1)).collect();
+        for _ in 0..4 {
+            Heap::trim();
+            drop(HashMap::<u64, u64>::with_capacity(200_000));
+            let c: hashbrown::HashMap<u64, u64, _, Heap> = m.0.clone();
+            assert_eq!(c.capacity(), m.capacity(), "bucket count");
+            assert_eq!(c.len(), m.len());
+            assert!((0..n).all(|i| c.get(&i) == Some(&(i + 1))));
+        }
+    }
 }

@@ -423,6 +423,43 @@ fn failed_commit_keeps_every_element() {
     assert!(v.iter().copied().eq(0..=cap as u64));
 }
 
+/// The element pages commit but the bitmap's commit fails: the push
+/// reports the error and claims nothing, and a later `into_reserved` still
+/// hands `ReservedVec` the capacity its reservation really has (found by
+/// `fuzz/ops/append_vec.rs`).
+#[test]
+fn failed_bitmap_commit_then_into_reserved() {
+    // Bytes: every 64 KiB step of elements needs new bitmap pages too.
+    for fill_first in [false, true] {
+        let v: AppendVec<u8> = AppendVec::with_max_capacity(1 << 22);
+        let mut n = 0;
+        if fill_first {
+            v.push(0);
+            n = v.capacity();
+            for i in 1..n {
+                v.push(i as u8);
+            }
+        }
+        // The growth commits the element pages, then the bitmap's: fail
+        // the bitmap's.
+        fault::fail_nth(OsOp::Commit, 2);
+        let r = v.try_push(99);
+        fault::clear();
+        assert!(
+            matches!(r, Err(TryReserveError::AllocError { .. })),
+            "{r:?}"
+        );
+        assert_eq!(v.len(), n);
+        assert_eq!(v.capacity(), n, "capacity unchanged by the failure");
+        let mut r = v.into_reserved();
+        assert!(r.capacity() >= n);
+        assert!(r.iter().copied().eq((0..n).map(|i| i as u8)));
+        r.push(7);
+        assert_eq!(r.last(), Some(&7));
+        assert_eq!(r.len(), n + 1);
+    }
+}
+
 #[test]
 fn failed_reservation_falls_back() {
     fault::fail_nth(OsOp::Reserve, 1);

@@ -40,42 +40,8 @@ fn replay(target: &str, run: fn(&[u8])) {
     assert!(!inputs.is_empty(), "no committed inputs for {target}");
     for (path, data) in inputs {
         let r = std::panic::catch_unwind(|| run(&data));
-        if let Err(e) = &r {
-            if let Some(bug) = known_open(target, e.as_ref()) {
-                eprintln!("{target}: {} hits a known open bug: {bug}", path.display());
-                continue;
-            }
-        }
         assert!(r.is_ok(), "{target}: {} fails", path.display());
     }
-}
-
-/// Library bugs that are reported but not fixed yet, by target and by the
-/// panic they cause. An input that fails with exactly that panic is
-/// reported and let through; any other failure still fails the test.
-/// Remove an entry with its fix (its input in `fuzz/regressions/` then
-/// replays as an ordinary regression).
-const KNOWN_OPEN: &[(&str, &str, &str)] = &[(
-    "append_vec_ops",
-    // `ReservedVec`'s debug invariant check (debug builds only).
-    "ReservedVec: ptr ",
-    "AppendVec::commit_more commits the element pages, then the bitmap; \
-     when the bitmap commit fails, `committed` is not raised, so a later \
-     into_reserved hands ReservedVec::from_parts a capacity below its \
-     reservation's committed size (fuzz/regressions/append_vec_ops/)",
-)];
-
-fn known_open(target: &str, payload: &(dyn std::any::Any + Send)) -> Option<&'static str> {
-    let msg = payload
-        .downcast_ref::<String>()
-        .map(String::as_str)
-        .or_else(|| payload.downcast_ref::<&str>().copied())?;
-    KNOWN_OPEN
-        .iter()
-        .find(|(t, prefix, _)| {
-            *t == target && msg.starts_with(prefix) && msg.contains(" committed ")
-        })
-        .map(|&(_, _, bug)| bug)
 }
 
 #[test]

@@ -726,8 +726,12 @@ fn fault_injection_on_grow_in_place_and_remap() {
         .allocate_with(l, 8 * MIB, Flags::NONE)
         .expect("allocate");
     let p = g.ptr();
-    // A span recycled from the cache may have more committed already.
-    let usable = g.usable();
+    // A span recycled from the cache may have more committed than the
+    // block it handed out: the usable size says how much.
+    assert!(g.usable() >= 2 * MIB, "{g:?}");
+    // SAFETY: live block fitting `l`.
+    let usable = unsafe { Heap.usable_size(p, l) };
+    assert!(usable >= g.usable(), "{usable} < {g:?}");
     assert!(g.reserved >= 8 * MIB, "{g:?}");
     // SAFETY: 2 MiB are ours.
     unsafe { fill(p, 2 * MIB, 23) };
@@ -880,4 +884,31 @@ fn shrink_returns_memory_and_grows_back_in_place() {
     // SAFETY: committed again.
     unsafe { check_zero(p, 2 * MIB, 32 * MIB, "regrown pages") };
     free(p, layout(m, 4096));
+}
+
+/// A large block reports the request rounded to pages, even when it comes
+/// from a recycled span with more committed (the rest is reached by
+/// growing in place): allocator users that size structures by the returned
+/// length (hashbrown's tables) get what they asked for.
+#[test]
+fn recycled_span_reports_the_request() {
+    let page = Reservation::page_size();
+    for size in [300_000usize, MIB + 1, 3 * MIB] {
+        let big = layout(16 * MIB, 64);
+        let b = Heap.allocate(big).expect("allocate 16 MiB");
+        // SAFETY: 16 MiB are ours.
+        unsafe { fill(b.cast(), 16 * MIB, 5) };
+        // SAFETY: live block fitting `big`; it goes to the span cache.
+        unsafe { Heap.deallocate(b.cast(), big) };
+        let l = layout(size, 64);
+        let g = Heap.allocate(l).expect("allocate");
+        assert_eq!(g.len(), size.div_ceil(page) * page, "size {size}");
+        // SAFETY: live block fitting `l`.
+        let usable = unsafe { Heap.usable_size(g.cast(), l) };
+        assert!(usable >= g.len(), "usable {usable} < {}", g.len());
+        // SAFETY: the handed-out bytes are ours.
+        unsafe { fill(g.cast(), g.len(), 6) };
+        // SAFETY: live block fitting `l`.
+        unsafe { Heap.deallocate(g.cast(), l) };
+    }
 }

@@ -193,11 +193,14 @@ fn finish_cached(span: Span, commit: usize, zeroed: bool) -> Result<Span, Error>
         committed = commit;
     }
     if zeroed {
-        // The whole committed range is handed out as usable, so every
-        // formerly committed byte of it is cleared, not just the requested
-        // size; pages committed just now are fresh zero pages.
-        // SAFETY: the first `dirty <= committed` bytes are committed.
-        unsafe { ptr::write_bytes(span.ptr.as_ptr(), 0, dirty) };
+        // The block handed out is `commit` bytes (`Heap::alloc_span`):
+        // those are cleared where they were committed before; pages
+        // committed just now are fresh zero pages. Bytes past `commit` are
+        // only reached by growing, and zeroed growth clears from the old
+        // size (`grow_in_place`).
+        // SAFETY: the first `dirty.min(commit) <= committed` bytes are
+        // committed.
+        unsafe { ptr::write_bytes(span.ptr.as_ptr(), 0, dirty.min(commit)) };
     }
     // SAFETY: live span block.
     unsafe { set(span.ptr, span.reserved, committed) };
