@@ -9,6 +9,9 @@ use mallocv2_collections::aligned::AlignedVec;
 use mallocv2_collections::TryReserveError;
 use quickcheck::{Arbitrary, Gen, QuickCheck};
 
+mod common;
+use common::{in_child, limit_address_space, CHILD_OK};
+
 #[derive(Clone, Debug)]
 enum Op {
     Push(u8),
@@ -371,49 +374,18 @@ fn serde_round_trip() {
     assert_eq!(back.as_ptr() as usize % 64, 0);
 }
 
-const CHILD_ENV: &str = "MALLOCV2_ALIGNED_RLIMIT_CHILD";
-
 /// Under `RLIMIT_AS` (in a child process, so the limit stays there), growth
 /// of an aligned vector fails with an error and keeps every element and
 /// the alignment.
 #[test]
 fn rlimit_as_child() {
-    if std::env::var_os(CHILD_ENV).is_some() {
+    if in_child("rlimit_as_child") {
         rlimit_child_body();
-        return;
     }
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        // A panic under RLIMIT_AS must not try to print a backtrace: that
-        // allocates, fails, and deadlocks on the backtrace lock.
-        .env("RUST_BACKTRACE", "0")
-        .env(CHILD_ENV, "1")
-        .args([
-            "--exact",
-            "rlimit_as_child",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && stdout.contains("CHILD-OK"),
-        "child failed: {}\n{stdout}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 fn rlimit_child_body() {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
-    let pages: usize = statm.split_whitespace().next().unwrap().parse().unwrap();
-    let limit = (pages * 4096 + (192 << 20)) as libc::rlim_t;
-    let lim = libc::rlimit {
-        rlim_cur: limit,
-        rlim_max: libc::RLIM_INFINITY,
-    };
-    // SAFETY: setrlimit with a valid struct; only this child is affected.
-    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_AS, &lim) }, 0);
+    limit_address_space(192 << 20);
 
     let mut v: AlignedVec<u32, 4096> = AlignedVec::new();
     let chunk: std::vec::Vec<u32> = (0..1024).collect();
@@ -428,5 +400,5 @@ fn rlimit_child_body() {
     assert!(matches!(err, TryReserveError::AllocError { .. }), "{err:?}");
     assert_eq!(v.as_ptr() as usize % 4096, 0);
     assert!(v.iter().enumerate().all(|(i, &x)| x == i as u32 % 1024));
-    println!("CHILD-OK {} elements before the limit", v.len());
+    println!("{CHILD_OK}: {} elements before the limit", v.len());
 }

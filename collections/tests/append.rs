@@ -13,6 +13,9 @@ use mallocv2_collections::reserved::{ReservedVec, DEFAULT_MAX_BYTES};
 use mallocv2_collections::TryReserveError;
 use quickcheck::{Arbitrary, Gen, QuickCheck};
 
+mod common;
+use common::{in_child, limit_address_space, CHILD_OK};
+
 // ---------------------------------------------------------------------------
 // Multi-thread stress: 4 pushers + 2 readers behind a barrier.
 
@@ -477,42 +480,12 @@ fn failed_reservation_falls_back() {
 // ---------------------------------------------------------------------------
 // RLIMIT_AS child process.
 
-const CHILD_ENV: &str = "MALLOCV2_APPEND_TEST_CHILD";
-
 #[test]
 fn rlimit_as_child() {
-    if std::env::var_os(CHILD_ENV).is_none() {
-        let out = std::process::Command::new(std::env::current_exe().unwrap())
-            // A panic under RLIMIT_AS must not try to print a backtrace: that
-            // allocates, fails, and deadlocks on the backtrace lock.
-            .env("RUST_BACKTRACE", "0")
-            .env(CHILD_ENV, "1")
-            .args([
-                "--exact",
-                "rlimit_as_child",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .output()
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success() && stdout.contains("CHILD OK"),
-            "child failed: {:?}\n{stdout}\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
+    if !in_child("rlimit_as_child") {
         return;
     }
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
-    let vsize: usize = statm.split_whitespace().next().unwrap().parse().unwrap();
-    let limit = vsize * mallocv2::Reservation::page_size() + (200 << 20);
-    let lim = libc::rlimit {
-        rlim_cur: limit as libc::rlim_t,
-        rlim_max: limit as libc::rlim_t,
-    };
-    // SAFETY: setrlimit reads a valid rlimit struct.
-    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_AS, &lim) }, 0);
+    limit_address_space(200 << 20);
 
     // 1 GiB is refused; `new` falls back to what the limit allows.
     let v: AppendVec<u64> = AppendVec::new();
@@ -527,7 +500,7 @@ fn rlimit_as_child() {
         AppendVec::<u8>::try_with_max_capacity(1 << 30),
         Err(TryReserveError::AllocError { .. })
     ));
-    println!("CHILD OK");
+    println!("{CHILD_OK}");
 }
 
 // ---------------------------------------------------------------------------

@@ -13,6 +13,9 @@ use mallocv2_collections::hash::{DefaultHashBuilder, Entry, HashMap, HashSet};
 use mallocv2_collections::TryReserveError;
 use quickcheck::QuickCheck;
 
+mod common;
+use common::{in_child, limit_address_space, CHILD_OK};
+
 /// Counts allocations and can be switched to fail.
 #[derive(Clone, Debug, Default)]
 struct Counting {
@@ -160,52 +163,18 @@ fn try_reserve_with_a_failing_allocator_keeps_every_entry() {
     assert_eq!(m.len(), 100);
 }
 
-const CHILD_ENV: &str = "MALLOCV2_HASH_RLIMIT_CHILD";
-
 /// Under `RLIMIT_AS`, a huge `try_reserve` fails cleanly and the map keeps
 /// its entries. Runs in a child process so the limit stays there.
 #[test]
 fn try_reserve_under_rlimit_as() {
-    if std::env::var_os(CHILD_ENV).is_some() {
+    if in_child("try_reserve_under_rlimit_as") {
         rlimit_child();
-        return;
     }
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .env(CHILD_ENV, "1")
-        // Symbolising a backtrace needs memory the limit no longer allows.
-        .env("RUST_BACKTRACE", "0")
-        .args([
-            "--exact",
-            "try_reserve_under_rlimit_as",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .output()
-        .expect("spawn child");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "child failed: {stdout}\n{stderr}");
-    assert!(
-        stdout.contains("CHILD-OK"),
-        "child output: {stdout}\n{stderr}"
-    );
 }
 
 fn rlimit_child() {
     let mut m: HashMap<u64, u64> = (0..1000).map(|i| (i, i * 3)).collect();
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let vm_kib: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmSize:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmSize");
-    let limit = vm_kib * 1024 + (256 << 20);
-    let rl = libc::rlimit {
-        rlim_cur: limit,
-        rlim_max: libc::RLIM_INFINITY,
-    };
-    // SAFETY: plain system call on a valid struct.
-    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_AS, &rl) }, 0);
+    limit_address_space(256 << 20);
     // About 4 GiB of table: far above the limit.
     let e = m.try_reserve(200_000_000).unwrap_err();
     assert!(matches!(e, TryReserveError::AllocError { .. }), "{e:?}");
@@ -217,7 +186,7 @@ fn rlimit_child() {
         m.insert(i, i * 3);
     }
     assert_eq!(m.len(), 11_000);
-    println!("CHILD-OK");
+    println!("{CHILD_OK}");
 }
 
 #[test]

@@ -4,97 +4,16 @@
 
 use std::cell::Cell;
 use std::collections::LinkedList as StdList;
-use std::mem::MaybeUninit;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::ptr::NonNull;
-use std::rc::Rc;
 
-use mallocv2::alloc::{AllocError, Allocator, Layout};
-use mallocv2::{Batch, BatchAlloc, Heap};
+use mallocv2::alloc::Allocator;
+use mallocv2::{BatchAlloc, Heap};
 use mallocv2_collections::list::{LinkedList, FREE_CHUNK};
 use mallocv2_collections::TryReserveError;
 use quickcheck::{Arbitrary, Gen, QuickCheck};
 
-// ---------------------------------------------------------------------------
-// A counting, switchable failing allocator over the Heap.
-
-#[derive(Default, Debug)]
-struct State {
-    /// Allocations attempted (single or per batch block).
-    attempts: Cell<usize>,
-    /// Every attempt with index >= this fails (persistent failure).
-    fail_from: Cell<usize>,
-    /// The attempt with this index fails (a one-off failure).
-    fail_only: Cell<usize>,
-    /// Blocks handed out per batch call at most (partial batches).
-    batch_cap: Cell<usize>,
-    live: Cell<isize>,
-    batch_calls: Cell<usize>,
-    single_allocs: Cell<usize>,
-    single_frees: Cell<usize>,
-    batch_frees: Cell<usize>,
-}
-
-#[derive(Clone, Debug)]
-struct Failing(Rc<State>);
-
-impl Failing {
-    fn new() -> Self {
-        let s = State::default();
-        s.fail_from.set(usize::MAX);
-        s.fail_only.set(usize::MAX);
-        s.batch_cap.set(usize::MAX);
-        Failing(Rc::new(s))
-    }
-    fn allowed(&self) -> bool {
-        let n = self.0.attempts.get();
-        self.0.attempts.set(n + 1);
-        n < self.0.fail_from.get() && n != self.0.fail_only.get()
-    }
-    fn live(&self) -> isize {
-        self.0.live.get()
-    }
-}
-
-// SAFETY: forwards to the Heap, which upholds the contract.
-unsafe impl Allocator for Failing {
-    fn allocate(&self, layout: Layout) -> Result<NonNull<[u8]>, AllocError> {
-        if !self.allowed() {
-            return Err(AllocError);
-        }
-        let b = Heap.allocate(layout)?;
-        self.0.single_allocs.set(self.0.single_allocs.get() + 1);
-        self.0.live.set(self.0.live.get() + 1);
-        Ok(b)
-    }
-    unsafe fn deallocate(&self, ptr: NonNull<u8>, layout: Layout) {
-        self.0.single_frees.set(self.0.single_frees.get() + 1);
-        self.0.live.set(self.0.live.get() - 1);
-        // SAFETY: forwarded from the caller.
-        unsafe { Heap.deallocate(ptr, layout) }
-    }
-}
-
-// SAFETY: blocks come from the Heap's batch call and go back through it.
-unsafe impl BatchAlloc for Failing {
-    fn allocate_batch(&self, layout: Layout, out: &mut [MaybeUninit<NonNull<u8>>]) -> Batch {
-        self.0.batch_calls.set(self.0.batch_calls.get() + 1);
-        let want = out.len().min(self.0.batch_cap.get());
-        let mut k = 0;
-        while k < want && self.allowed() {
-            k += 1;
-        }
-        let b = Heap.allocate_batch(layout, &mut out[..k]);
-        self.0.live.set(self.0.live.get() + b.count as isize);
-        b
-    }
-    unsafe fn deallocate_batch(&self, blocks: &[NonNull<u8>], layout: Layout) {
-        self.0.batch_frees.set(self.0.batch_frees.get() + 1);
-        self.0.live.set(self.0.live.get() - blocks.len() as isize);
-        // SAFETY: forwarded from the caller.
-        unsafe { Heap.deallocate_batch(blocks, layout) }
-    }
-}
+mod common;
+use common::{in_child, limit_address_space, Failing, CHILD_OK};
 
 // ---------------------------------------------------------------------------
 // Drop counting.
@@ -803,36 +722,14 @@ fn serde_round_trip() {
 // ---------------------------------------------------------------------------
 // Real OS failure: RLIMIT_AS in a child process.
 
-const CHILD_ENV: &str = "MALLOCV2_LIST_RLIMIT_CHILD";
-
 /// Under `RLIMIT_AS`, a bulk append too large for the address space left
 /// fails with an error and the list keeps every element. Runs in a child
-/// process (the test binary re-executed) so the limit stays there.
+/// process so the limit stays there.
 #[test]
 fn bulk_append_under_rlimit_as() {
-    if std::env::var_os(CHILD_ENV).is_some() {
+    if in_child("bulk_append_under_rlimit_as") {
         rlimit_child();
-        return;
     }
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .env(CHILD_ENV, "1")
-        // Symbolising a backtrace needs memory the limit no longer allows.
-        .env("RUST_BACKTRACE", "0")
-        .args([
-            "--exact",
-            "bulk_append_under_rlimit_as",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .output()
-        .expect("spawn child");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "child failed: {stdout}\n{stderr}");
-    assert!(
-        stdout.contains("CHILD-OK"),
-        "child output: {stdout}\n{stderr}"
-    );
 }
 
 fn rlimit_child() {
@@ -858,18 +755,7 @@ fn rlimit_child_body() {
     }
     // 400 items: 100 MiB of nodes against 32 MiB of address space left.
     let items: Vec<Page> = vec![[7u8; 256 << 10]; 400];
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let vm_kib: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmSize:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmSize");
-    let rl = libc::rlimit {
-        rlim_cur: vm_kib * 1024 + (32 << 20),
-        rlim_max: libc::RLIM_INFINITY,
-    };
-    // SAFETY: plain system call on a valid struct.
-    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_AS, &rl) }, 0);
+    limit_address_space(32 << 20);
     let r = l.try_extend_from_slice(&items);
     assert!(
         matches!(r, Err(TryReserveError::AllocError { .. })),
@@ -881,7 +767,8 @@ fn rlimit_child_body() {
     // Heap's span cache): a small bulk append fits again.
     l.try_extend_from_slice(&items[..4]).unwrap();
     assert_eq!(l.len(), 14);
-    mark("CHILD-OK\n");
+    mark(CHILD_OK);
+    mark("\n");
 }
 
 /// Writes to stdout without allocating (memory is short in the child).

@@ -14,6 +14,9 @@ use mallocv2_collections::reserved::{ReservedVec, DEFAULT_MAX_BYTES};
 use mallocv2_collections::TryReserveError;
 use quickcheck::{Arbitrary, Gen, QuickCheck};
 
+mod common;
+use common::{in_child, limit_address_space, statm, CHILD_OK};
+
 // ---------------------------------------------------------------------------
 // Differential test against std Vec.
 
@@ -960,58 +963,13 @@ fn failed_reservation_falls_back_to_a_smaller_one() {
 // ---------------------------------------------------------------------------
 // Child processes: RLIMIT_AS and RSS.
 
-const CHILD_ENV: &str = "MALLOCV2_RESERVED_TEST_CHILD";
-
-/// Runs the test `name` alone in a child process with `CHILD_ENV` set;
-/// returns whether it was the child (then the caller runs the child body).
-fn in_child(name: &str) -> bool {
-    if std::env::var_os(CHILD_ENV).is_some() {
-        return true;
-    }
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        // A panic under RLIMIT_AS must not try to print a backtrace: that
-        // allocates, fails, and deadlocks on the backtrace lock.
-        .env("RUST_BACKTRACE", "0")
-        .env(CHILD_ENV, "1")
-        .args(["--exact", name, "--nocapture", "--test-threads=1"])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success() && stdout.contains("CHILD OK"),
-        "child {name} failed: {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}",
-        out.status
-    );
-    false
-}
-
-/// `/proc/self/statm`: (virtual size, resident) in bytes.
-fn statm() -> (usize, usize) {
-    let s = std::fs::read_to_string("/proc/self/statm").unwrap();
-    let mut it = s.split_whitespace().map(|x| x.parse::<usize>().unwrap());
-    let page = mallocv2::Reservation::page_size();
-    (it.next().unwrap() * page, it.next().unwrap() * page)
-}
-
-fn set_address_space_limit(bytes: usize) {
-    let lim = libc::rlimit {
-        rlim_cur: bytes as libc::rlim_t,
-        rlim_max: bytes as libc::rlim_t,
-    };
-    // SAFETY: setrlimit reads a valid rlimit struct.
-    let rc = unsafe { libc::setrlimit(libc::RLIMIT_AS, &lim) };
-    assert_eq!(rc, 0, "setrlimit failed");
-}
-
 #[test]
 fn rlimit_as_child() {
     if !in_child("rlimit_as_child") {
         return;
     }
     // A modest `ulimit -v`: what is mapped now plus 200 MiB.
-    let (vsize, _) = statm();
-    set_address_space_limit(vsize + (200 << 20));
+    limit_address_space(200 << 20);
 
     // The default 1 GiB reservation is refused; the vector falls back.
     let mut v: ReservedVec<u64> = ReservedVec::new();
@@ -1042,7 +1000,7 @@ fn rlimit_as_child() {
     let mut w: ReservedVec<u8> = ReservedVec::new();
     w.extend_from_slice(b"still works");
     assert_eq!(&w[..], b"still works");
-    println!("CHILD OK");
+    println!("{CHILD_OK}");
 }
 
 #[test]
@@ -1065,7 +1023,7 @@ fn shrink_to_fit_returns_memory_child() {
     assert!(v.capacity() < BYTES / 2);
     assert_eq!(v.len(), 4096);
     assert!(v.iter().all(|&b| b == 1));
-    println!("CHILD OK");
+    println!("{CHILD_OK}");
 }
 
 // ---------------------------------------------------------------------------

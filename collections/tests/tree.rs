@@ -5,94 +5,17 @@
 
 use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
-use std::mem::MaybeUninit;
 use std::ops::Bound;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::ptr::NonNull;
-use std::rc::Rc;
 
-use mallocv2::alloc::{AllocError, Allocator, Layout};
-use mallocv2::{Batch, BatchAlloc, Heap};
+use mallocv2::alloc::Allocator;
+use mallocv2::{BatchAlloc, Heap};
 use mallocv2_collections::tree::{Entry, TreeMap, TreeSet};
 use mallocv2_collections::TryReserveError;
 use quickcheck::{Arbitrary, Gen, QuickCheck};
 
-// ---------------------------------------------------------------------------
-// A counting, switchable failing allocator over the Heap.
-
-#[derive(Default, Debug)]
-struct State {
-    attempts: Cell<usize>,
-    fail_from: Cell<usize>,
-    fail_only: Cell<usize>,
-    batch_cap: Cell<usize>,
-    live: Cell<isize>,
-    batch_calls: Cell<usize>,
-    single_allocs: Cell<usize>,
-    single_frees: Cell<usize>,
-    batch_frees: Cell<usize>,
-}
-
-#[derive(Clone, Debug)]
-struct Failing(Rc<State>);
-
-impl Failing {
-    fn new() -> Self {
-        let s = State::default();
-        s.fail_from.set(usize::MAX);
-        s.fail_only.set(usize::MAX);
-        s.batch_cap.set(usize::MAX);
-        Failing(Rc::new(s))
-    }
-    fn allowed(&self) -> bool {
-        let n = self.0.attempts.get();
-        self.0.attempts.set(n + 1);
-        n < self.0.fail_from.get() && n != self.0.fail_only.get()
-    }
-    fn live(&self) -> isize {
-        self.0.live.get()
-    }
-}
-
-// SAFETY: forwards to the Heap.
-unsafe impl Allocator for Failing {
-    fn allocate(&self, layout: Layout) -> Result<NonNull<[u8]>, AllocError> {
-        if !self.allowed() {
-            return Err(AllocError);
-        }
-        let b = Heap.allocate(layout)?;
-        self.0.single_allocs.set(self.0.single_allocs.get() + 1);
-        self.0.live.set(self.0.live.get() + 1);
-        Ok(b)
-    }
-    unsafe fn deallocate(&self, ptr: NonNull<u8>, layout: Layout) {
-        self.0.single_frees.set(self.0.single_frees.get() + 1);
-        self.0.live.set(self.0.live.get() - 1);
-        // SAFETY: forwarded from the caller.
-        unsafe { Heap.deallocate(ptr, layout) }
-    }
-}
-
-// SAFETY: blocks come from the Heap's batch call and go back through it.
-unsafe impl BatchAlloc for Failing {
-    fn allocate_batch(&self, layout: Layout, out: &mut [MaybeUninit<NonNull<u8>>]) -> Batch {
-        self.0.batch_calls.set(self.0.batch_calls.get() + 1);
-        let want = out.len().min(self.0.batch_cap.get());
-        let mut k = 0;
-        while k < want && self.allowed() {
-            k += 1;
-        }
-        let b = Heap.allocate_batch(layout, &mut out[..k]);
-        self.0.live.set(self.0.live.get() + b.count as isize);
-        b
-    }
-    unsafe fn deallocate_batch(&self, blocks: &[NonNull<u8>], layout: Layout) {
-        self.0.batch_frees.set(self.0.batch_frees.get() + 1);
-        self.0.live.set(self.0.live.get() - blocks.len() as isize);
-        // SAFETY: forwarded from the caller.
-        unsafe { Heap.deallocate_batch(blocks, layout) }
-    }
-}
+mod common;
+use common::Failing;
 
 // ---------------------------------------------------------------------------
 // Drop counting and panicking keys.

@@ -14,6 +14,9 @@ use mallocv2_collections::vec::Vec;
 use mallocv2_collections::TryReserveError;
 use quickcheck::{Arbitrary, Gen, QuickCheck};
 
+mod common;
+use common::{in_child, limit_address_space, CHILD_OK};
+
 // ---------------------------------------------------------------------------
 // Differential test against std::vec::Vec.
 
@@ -900,50 +903,17 @@ fn works_with_global_allocator() {
 // ---------------------------------------------------------------------------
 // RLIMIT_AS in a child process.
 
-const CHILD_ENV: &str = "MALLOCV2_VEC_RLIMIT_CHILD";
-
 #[test]
 fn rlimit_as_child() {
-    if std::env::var_os(CHILD_ENV).is_some() {
+    if in_child("rlimit_as_child") {
         rlimit_child_body();
-        return;
     }
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        // A panic under RLIMIT_AS must not try to print a backtrace: that
-        // allocates, fails, and deadlocks on the backtrace lock.
-        .env("RUST_BACKTRACE", "0")
-        .env(CHILD_ENV, "1")
-        .args([
-            "--exact",
-            "rlimit_as_child",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && stdout.contains("CHILD-OK"),
-        "child failed: {}\n{stdout}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// Runs under a tight address-space limit: growth must fail with an error
 /// and keep every element.
 fn rlimit_child_body() {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
-    let pages: usize = statm.split_whitespace().next().unwrap().parse().unwrap();
-    let vm = pages * 4096;
-    let limit = (vm + (256 << 20)) as libc::rlim_t;
-    let lim = libc::rlimit {
-        rlim_cur: limit,
-        rlim_max: libc::RLIM_INFINITY,
-    };
-    // SAFETY: setrlimit with a valid struct; only this child is affected.
-    let rc = unsafe { libc::setrlimit(libc::RLIMIT_AS, &lim) };
-    assert_eq!(rc, 0);
+    limit_address_space(256 << 20);
 
     let mut v: Vec<u64> = Vec::new();
     let mut n = 0u64;
@@ -966,7 +936,7 @@ fn rlimit_child_body() {
     // After freeing, a modest vector works again.
     let w: Vec<u8> = Vec::with_capacity(1 << 16);
     assert!(w.capacity() >= 1 << 16);
-    println!("CHILD-OK pushed {n} before the limit");
+    println!("{CHILD_OK}: pushed {n} before the limit");
 }
 
 // ---------------------------------------------------------------------------

@@ -1,0 +1,159 @@
+//! Helpers shared by the integration tests (each test file includes this
+//! module with `mod common;`): a counting, switchable failing allocator,
+//! and running a test alone in a child process under `RLIMIT_AS`.
+
+#![allow(dead_code, reason = "each test file uses a part of the helpers")]
+
+use std::cell::Cell;
+use std::mem::MaybeUninit;
+use std::ptr::NonNull;
+use std::rc::Rc;
+
+use mallocv2::alloc::{AllocError, Allocator, Layout};
+use mallocv2::{Batch, BatchAlloc, Heap};
+
+// ---------------------------------------------------------------------------
+// A counting, switchable failing allocator over the Heap.
+
+/// What a [`Failing`] allocator counts, and when it fails.
+#[derive(Default, Debug)]
+pub struct State {
+    /// Allocations attempted (single or per batch block).
+    pub attempts: Cell<usize>,
+    /// Every attempt with index >= this fails (persistent failure).
+    pub fail_from: Cell<usize>,
+    /// The attempt with this index fails (a one-off failure).
+    pub fail_only: Cell<usize>,
+    /// Blocks handed out per batch call at most (partial batches).
+    pub batch_cap: Cell<usize>,
+    /// Blocks handed out and not yet freed.
+    pub live: Cell<isize>,
+    pub batch_calls: Cell<usize>,
+    pub single_allocs: Cell<usize>,
+    pub single_frees: Cell<usize>,
+    pub batch_frees: Cell<usize>,
+}
+
+/// An `Allocator + BatchAlloc` over the Heap that counts its calls and
+/// fails the attempts its [`State`] says to.
+#[derive(Clone, Debug)]
+pub struct Failing(pub Rc<State>);
+
+impl Failing {
+    /// An allocator that never fails and hands out whole batches.
+    pub fn new() -> Self {
+        let s = State::default();
+        s.fail_from.set(usize::MAX);
+        s.fail_only.set(usize::MAX);
+        s.batch_cap.set(usize::MAX);
+        Failing(Rc::new(s))
+    }
+
+    /// Counts one attempt and says whether it may succeed.
+    fn allowed(&self) -> bool {
+        let n = self.0.attempts.get();
+        self.0.attempts.set(n + 1);
+        n < self.0.fail_from.get() && n != self.0.fail_only.get()
+    }
+
+    /// Blocks handed out and not yet freed.
+    pub fn live(&self) -> isize {
+        self.0.live.get()
+    }
+}
+
+// SAFETY: forwards to the Heap, which upholds the contract.
+unsafe impl Allocator for Failing {
+    fn allocate(&self, layout: Layout) -> Result<NonNull<[u8]>, AllocError> {
+        if !self.allowed() {
+            return Err(AllocError);
+        }
+        let b = Heap.allocate(layout)?;
+        self.0.single_allocs.set(self.0.single_allocs.get() + 1);
+        self.0.live.set(self.0.live.get() + 1);
+        Ok(b)
+    }
+    unsafe fn deallocate(&self, ptr: NonNull<u8>, layout: Layout) {
+        self.0.single_frees.set(self.0.single_frees.get() + 1);
+        self.0.live.set(self.0.live.get() - 1);
+        // SAFETY: forwarded from the caller.
+        unsafe { Heap.deallocate(ptr, layout) }
+    }
+}
+
+// SAFETY: blocks come from the Heap's batch call and go back through it.
+unsafe impl BatchAlloc for Failing {
+    fn allocate_batch(&self, layout: Layout, out: &mut [MaybeUninit<NonNull<u8>>]) -> Batch {
+        self.0.batch_calls.set(self.0.batch_calls.get() + 1);
+        let want = out.len().min(self.0.batch_cap.get());
+        let mut k = 0;
+        while k < want && self.allowed() {
+            k += 1;
+        }
+        let b = Heap.allocate_batch(layout, &mut out[..k]);
+        self.0.live.set(self.0.live.get() + b.count as isize);
+        b
+    }
+    unsafe fn deallocate_batch(&self, blocks: &[NonNull<u8>], layout: Layout) {
+        self.0.batch_frees.set(self.0.batch_frees.get() + 1);
+        self.0.live.set(self.0.live.get() - blocks.len() as isize);
+        // SAFETY: forwarded from the caller.
+        unsafe { Heap.deallocate_batch(blocks, layout) }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Child processes (the test binary re-executed), so a limit stays there.
+
+/// Set in the child's environment.
+const CHILD_ENV: &str = "MALLOCV2_TEST_CHILD";
+
+/// What a child prints (to stdout) when its body ran to the end.
+pub const CHILD_OK: &str = "CHILD OK";
+
+/// Runs the test `name` alone in a child process and asserts that it
+/// succeeded and printed [`CHILD_OK`]. Returns whether this is the child:
+/// then the caller runs the body.
+pub fn in_child(name: &str) -> bool {
+    if std::env::var_os(CHILD_ENV).is_some() {
+        return true;
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        // A panic under RLIMIT_AS must not try to print a backtrace: that
+        // allocates, fails, and deadlocks on the backtrace lock.
+        .env("RUST_BACKTRACE", "0")
+        .env(CHILD_ENV, "1")
+        .args(["--exact", name, "--nocapture", "--test-threads=1"])
+        .output()
+        .expect("spawn child");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stdout.contains(CHILD_OK),
+        "child {name} failed: {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        out.status
+    );
+    false
+}
+
+/// `/proc/self/statm`: (virtual size, resident) in bytes.
+pub fn statm() -> (usize, usize) {
+    let s = std::fs::read_to_string("/proc/self/statm").unwrap();
+    let mut it = s.split_whitespace().map(|x| x.parse::<usize>().unwrap());
+    let page = mallocv2::Reservation::page_size();
+    (it.next().unwrap() * page, it.next().unwrap() * page)
+}
+
+/// Limits the address space of this process (`RLIMIT_AS`) to what is
+/// mapped now plus `extra` bytes.
+pub fn limit_address_space(extra: usize) {
+    let bytes = statm().0 + extra;
+    let lim = libc::rlimit {
+        rlim_cur: bytes as libc::rlim_t,
+        rlim_max: libc::RLIM_INFINITY,
+    };
+    // SAFETY: setrlimit reads a valid rlimit struct; only this (child)
+    // process is affected.
+    let rc = unsafe { libc::setrlimit(libc::RLIMIT_AS, &lim) };
+    assert_eq!(rc, 0, "setrlimit failed");
+}
