@@ -7,36 +7,21 @@
 //! split-off, cloned and collected vectors), contents equal the model,
 //! `capacity >= len`, and (for `Tracked`) exactly `len` elements are alive.
 
-use mallocv2::Heap;
 use mallocv2_collections::aligned::AlignedVec;
-use mallocv2_collections::TryReserveError;
 
-use super::input::{arm_fault, must_panic, panicky, range, retain_model, Elem, Input, Tracked};
+use super::common::{leak_checked, overflow_refused};
+use super::input::{must_panic, range, Elem, Input, Tracked};
+use super::vector::{self, count, items, overflowing};
 
 /// Runs one program: the first byte picks the element type and alignment.
 pub fn run(data: &[u8]) {
     let mut inp = Input::new(data);
-    let base = Tracked::live();
-    match inp.u8() % 4 {
+    leak_checked(|| match inp.u8() % 4 {
         0 => program::<Tracked, 64>(&mut inp, 2048),
         1 => program::<Tracked, 256>(&mut inp, 2048),
         2 => program::<u8, 64>(&mut inp, 300 << 10),
         _ => program::<u8, 4096>(&mut inp, 300 << 10),
-    }
-    assert_eq!(
-        Tracked::live(),
-        base,
-        "Tracked values leaked or dropped twice"
-    );
-}
-
-/// A count of new elements: mostly small, sometimes up to `max`.
-fn count(inp: &mut Input, max: usize) -> usize {
-    match inp.u8() % 8 {
-        0 if inp.u8() % 4 == 0 => inp.below(max + 1),
-        0..=2 => inp.below(65),
-        _ => inp.below(9),
-    }
+    });
 }
 
 fn aligned<T, const ALIGN: usize>(v: &AlignedVec<T, ALIGN>, what: &str) {
@@ -57,27 +42,9 @@ fn check<T: Elem, const ALIGN: usize>(
     extra: usize,
     what: &str,
 ) {
-    assert_eq!(v.len(), model.len(), "{what}: len");
-    assert!(
-        v.capacity() >= v.len(),
-        "{what}: capacity {} < len {}",
-        v.capacity(),
-        v.len()
-    );
+    vector::check_len(v, model, what);
     aligned(v, what);
-    if !T::same(v.as_slice(), model) {
-        let first = (0..model.len())
-            .find(|&i| v[i].model() != model[i])
-            .unwrap_or(0);
-        panic!("{what}: contents differ from the model at {first}");
-    }
-    if T::TRACKED {
-        assert_eq!(
-            Tracked::live() - base,
-            (v.len() + extra) as isize,
-            "{what}: live elements"
-        );
-    }
+    vector::check_elems(v, model, base, extra, what);
 }
 
 fn program<T: Elem, const ALIGN: usize>(inp: &mut Input, max_len: usize) {
@@ -92,7 +59,8 @@ fn program<T: Elem, const ALIGN: usize>(inp: &mut Input, max_len: usize) {
         let len = model.len();
         let room = max_len - len;
         let what;
-        match inp.u8() % 27 {
+        let op = inp.u8() % 27;
+        match op {
             0 | 1 => {
                 what = "push";
                 if room > 0 {
@@ -104,99 +72,15 @@ fn program<T: Elem, const ALIGN: usize>(inp: &mut Input, max_len: usize) {
                     model.push(x);
                 }
             }
-            2 => {
-                what = "pop";
-                assert_eq!(v.pop().map(|e| e.model()), model.pop());
-            }
-            3 => {
-                what = "insert";
-                let i = inp.below(len + 2);
-                if i > len {
-                    must_panic(what, || v.insert(i, T::make(x)));
-                } else if room > 0 {
-                    v.insert(i, T::make(x));
-                    model.insert(i, x);
-                }
-            }
-            4 => {
-                what = "remove";
-                let i = inp.below(len + 1);
-                if i >= len {
-                    must_panic(what, || v.remove(i));
-                } else {
-                    assert_eq!(v.remove(i).model(), model.remove(i));
-                }
-            }
             5 => {
                 what = "swap_remove";
                 let i = inp.below(len + 1);
-                if i >= len {
-                    must_panic(what, || v.swap_remove(i));
-                } else {
-                    assert_eq!(v.swap_remove(i).model(), model.swap_remove(i));
-                }
-            }
-            6 => {
-                what = "truncate";
-                let n = inp.below(len + 2);
-                v.truncate(n);
-                model.truncate(n);
-            }
-            7 => {
-                what = "reserve";
-                let n = count(inp, room);
-                let cap = v.capacity();
-                let stats = Heap::thread_stats();
-                match inp.u8() % 4 {
-                    0 => v.reserve(n),
-                    1 => v.reserve_exact(n),
-                    2 => v.try_reserve(n).expect("try_reserve"),
-                    _ => v.try_reserve_exact(n).expect("try_reserve_exact"),
-                }
-                assert!(v.capacity() >= len + n, "{what}: capacity");
-                assert!(v.capacity() >= cap, "{what}: capacity shrank");
-                copied_live_only::<T>(&stats, cap, len, what);
+                vector::swap_remove(&mut v, &mut model, i, what);
             }
             8 => {
                 what = "try_reserve overflow";
-                let n = match inp.u8() % 3 {
-                    0 => usize::MAX,
-                    1 => usize::MAX - len.saturating_sub(1),
-                    _ => (isize::MAX as usize) / std::mem::size_of::<T>().max(1),
-                };
-                let r = v.try_reserve(n);
-                assert!(
-                    matches!(
-                        r,
-                        Err(TryReserveError::CapacityOverflow | TryReserveError::AllocError { .. })
-                    ),
-                    "{what}: {n} gave {r:?}"
-                );
-            }
-            9 => {
-                what = "shrink";
-                let cap = v.capacity();
-                if inp.bool() {
-                    v.shrink_to_fit();
-                } else {
-                    let n = inp.below(len + 64);
-                    v.shrink_to(n);
-                    assert!(v.capacity() >= len.max(n).min(cap), "{what}: below {n}");
-                }
-            }
-            10 => {
-                what = "extend";
-                let n = count(inp, room).min(room);
-                let items: Vec<T::Model> = (0..n).map(|i| T::model_of(xr ^ i as u32)).collect();
-                match inp.u8() % 3 {
-                    0 => v.extend(items.iter().map(|&m| T::make(m))),
-                    1 => {
-                        let s: Vec<T> = items.iter().map(|&m| T::make(m)).collect();
-                        v.extend_from_slice(&s);
-                    }
-                    _ => v.extend(items.iter().filter(|_| true).map(|&m| T::make(m))),
-                }
-                model.extend_from_slice(&items);
+                let n = overflowing::<T>(inp, len);
+                overflow_refused(v.try_reserve(n), n, what);
             }
             11 => {
                 what = "drain";
@@ -215,49 +99,9 @@ fn program<T: Elem, const ALIGN: usize>(inp: &mut Input, max_len: usize) {
                     }
                 }
             }
-            12 => {
-                what = "retain";
-                let m = u32::from(inp.u8());
-                let at = (len > 0 && inp.u8() % 4 == 0).then(|| inp.below(len));
-                let f = |e: &T| keep::<T>(e.model(), m);
-                let mut calls = 0;
-                let mutable = inp.bool();
-                let mut go = || {
-                    if mutable {
-                        v.retain_mut(|e| panicky(&mut calls, at, f, e));
-                    } else {
-                        v.retain(|e| panicky(&mut calls, at, f, e));
-                    }
-                };
-                if at.is_some() {
-                    must_panic(what, go);
-                } else {
-                    go();
-                }
-                retain_model(&mut model, |e| keep::<T>(e, m), at);
-            }
             13 => {
                 what = "dedup";
-                match inp.u8() % 3 {
-                    0 => v.dedup(),
-                    1 => v.dedup_by_key(|e| e.model()),
-                    _ => v.dedup_by(|a, b| a.model() == b.model()),
-                }
-                model.dedup();
-            }
-            14 => {
-                what = "resize";
-                let n = if inp.bool() {
-                    inp.below(len + 2)
-                } else {
-                    len + count(inp, room).min(room)
-                };
-                if inp.bool() {
-                    v.resize(n, T::make(x));
-                } else {
-                    v.resize_with(n, || T::make(x));
-                }
-                model.resize(n, x);
+                vector::dedup(inp, &mut v, &mut model);
             }
             15 => {
                 what = "split_off/append";
@@ -280,7 +124,7 @@ fn program<T: Elem, const ALIGN: usize>(inp: &mut Input, max_len: usize) {
             16 => {
                 what = "append other alignment";
                 let n = count(inp, room).min(room);
-                let items: Vec<T::Model> = (0..n).map(|i| T::model_of(xr ^ i as u32)).collect();
+                let items = items::<T>(xr, n);
                 let mut other: AlignedVec<T, 16> = items.iter().map(|&m| T::make(m)).collect();
                 v.append(&mut other);
                 model.extend_from_slice(&items);
@@ -288,13 +132,7 @@ fn program<T: Elem, const ALIGN: usize>(inp: &mut Input, max_len: usize) {
             }
             17 => {
                 what = "extend_from_within";
-                let (r, valid) = range(inp, len);
-                if !valid {
-                    must_panic(what, || v.extend_from_within(r));
-                } else if model[r].len() <= room {
-                    v.extend_from_within(r);
-                    model.extend_from_within(r);
-                }
+                vector::extend_from_within(inp, &mut v, &mut model, room, what);
             }
             18 => {
                 what = "clone/collect";
@@ -353,82 +191,6 @@ fn program<T: Elem, const ALIGN: usize>(inp: &mut Input, max_len: usize) {
                     v = inner.into_iter().collect();
                 }
             }
-            23 => {
-                what = "try_* under an injected OS failure";
-                let n = count(inp, room);
-                let cap = v.capacity();
-                let kind = inp.u8() % 3;
-                let stats = Heap::thread_stats();
-                arm_fault(inp);
-                let r = match kind {
-                    0 => v.try_reserve(n),
-                    1 => v.try_reserve_exact(n),
-                    _ if room > 0 => v.try_push(T::make(x)),
-                    _ => Ok(()),
-                };
-                mallocv2::fault::clear();
-                copied_live_only::<T>(&stats, cap, len, what);
-                match r {
-                    Ok(()) if kind == 2 && room > 0 => model.push(x),
-                    // Nothing was asked for (no room to push in the model).
-                    Ok(()) if kind == 2 => {}
-                    Ok(()) => assert!(v.capacity() >= len + n, "{what}: capacity"),
-                    Err(e) => {
-                        assert!(
-                            matches!(e, TryReserveError::AllocError { .. }),
-                            "{what}: {e:?}"
-                        );
-                        assert_eq!(v.capacity(), cap, "{what}: a failed call changed capacity");
-                    }
-                }
-            }
-            24 => {
-                what = "shrink under an injected OS failure";
-                arm_fault(inp);
-                if inp.bool() {
-                    v.shrink_to_fit();
-                } else {
-                    v.shrink_to(inp.below(len + 64));
-                }
-                mallocv2::fault::clear();
-            }
-            25 => {
-                what = "grow a full span";
-                // Make the buffer a page span, fill it to capacity, and push
-                // once more: that growth may copy only the live bytes.
-                let span = mallocv2::LARGE_THRESHOLD / std::mem::size_of::<T>().max(1);
-                let want = span + inp.below(8192);
-                if want + 8192 < max_len {
-                    v.reserve_exact(want.saturating_sub(len));
-                    let cap = v.capacity();
-                    if cap < max_len {
-                        v.resize(cap, T::make(x));
-                        model.resize(cap, x);
-                        let stats = Heap::thread_stats();
-                        // Refuse growth in place (and sometimes the
-                        // copy-free move too), so the later steps of the
-                        // growth protocol run.
-                        let faults = inp.u8() % 4;
-                        if faults >= 1 {
-                            mallocv2::fault::fail_nth(mallocv2::fault::OsOp::Commit, 1);
-                            mallocv2::fault::fail_nth(mallocv2::fault::OsOp::Extend, 1);
-                        }
-                        if faults >= 2 {
-                            mallocv2::fault::fail_nth(mallocv2::fault::OsOp::Move, 1);
-                        }
-                        let r = v.try_push(T::make(x));
-                        mallocv2::fault::clear();
-                        copied_live_only::<T>(&stats, cap, cap, what);
-                        match r {
-                            Ok(()) => model.push(x),
-                            Err(e) => assert!(
-                                matches!(e, TryReserveError::AllocError { .. }),
-                                "{what}: {e:?}"
-                            ),
-                        }
-                    }
-                }
-            }
             22 => {
                 what = "with_capacity";
                 let n = count(inp, room);
@@ -436,38 +198,11 @@ fn program<T: Elem, const ALIGN: usize>(inp: &mut Input, max_len: usize) {
                 assert!(w.capacity() >= n && w.is_empty(), "{what}");
                 aligned(&w, what);
             }
-            _ => {
-                what = "clear";
-                if inp.u8() % 4 == 0 {
-                    v.clear();
-                    model.clear();
-                }
-            }
+            // Pop, insert, remove, truncate, reserve, shrink, extend,
+            // retain, resize, the injected-failure ops and clear: the same
+            // in `vec_ops`.
+            _ => what = vector::shared_op(op, inp, &mut v, &mut model, xr, max_len),
         }
         check(&v, &model, base, 0, what);
     }
-}
-
-/// One growth of a buffer that was a page span (`cap` elements, `len`
-/// live) copies at most the live bytes: never the uninitialised capacity.
-/// (Small blocks go through the C library's `realloc`, whose moves the
-/// Heap counts at the old size, so only spans are checked.)
-fn copied_live_only<T>(before: &mallocv2::Stats, cap: usize, len: usize, what: &str) {
-    let size = std::mem::size_of::<T>();
-    if cap * size >= mallocv2::LARGE_THRESHOLD {
-        let d = Heap::thread_stats().since(before);
-        assert!(
-            d.bytes_copied <= (len * size) as u64,
-            "{what}: {} bytes copied, {} live (capacity {} bytes)",
-            d.bytes_copied,
-            len * size,
-            cap * size
-        );
-    }
-}
-
-/// Which elements `retain` keeps: a hash of the value and the op's
-/// parameter, so it removes runs and singles.
-fn keep<T: Elem>(e: T::Model, m: u32) -> bool {
-    (T::bits(e) ^ m).wrapping_mul(0x9e37_79b9) >> 28 < 11
 }

@@ -31,6 +31,7 @@ use mallocv2_collections::append::AppendVec;
 use mallocv2_collections::reserved::ReservedVec;
 use mallocv2_collections::TryReserveError;
 
+use super::common::{check_bounds, take_ends};
 use super::input::{arm_fault, must_panic, Input};
 
 /// Counted elements alive in the process (all threads).
@@ -216,14 +217,7 @@ impl<T: El> State<T> {
         let v = &self.v;
         assert_eq!(v.len(), self.model.len(), "{what}: len");
         assert_eq!(v.is_empty(), self.model.is_empty(), "{what}: is_empty");
-        assert_eq!(v.max_capacity(), self.max, "{what}: max_capacity changed");
-        assert!(
-            v.len() <= v.capacity() && v.capacity() <= v.max_capacity(),
-            "{what}: len {} capacity {} max {}",
-            v.len(),
-            v.capacity(),
-            v.max_capacity()
-        );
+        check_bounds(v.len(), v.capacity(), v.max_capacity(), self.max, what);
         assert_eq!(v.as_slice().as_ptr(), self.ptr, "{what}: the vector moved");
         assert_eq!(
             self.ptr as usize % std::mem::align_of::<T>(),
@@ -476,14 +470,9 @@ fn program<T: El>(inp: &mut Input, max: usize) {
                     st.reset(v, model);
                 } else {
                     let mut it = v.into_iter();
-                    let front = inp.below(len + 1);
-                    let back = inp.below(len - front + 1);
-                    for &m in st.model.iter().take(front) {
-                        assert_eq!(it.next().map(|e| e.model()), Some(m), "into_iter front");
-                    }
-                    for &m in st.model.iter().rev().take(back) {
-                        assert_eq!(it.next_back().map(|e| e.model()), Some(m), "into_iter back");
-                    }
+                    let want = st.model.iter().copied();
+                    let (front, back) =
+                        take_ends(inp, (&mut it).map(|e| e.model()), want, "into_iter");
                     assert_eq!(it.len(), len - front - back, "into_iter len");
                     drop(it);
                     let v = AppendVec::with_max_capacity(max);

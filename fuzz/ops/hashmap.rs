@@ -9,8 +9,8 @@
 use std::collections::HashMap as StdMap;
 
 use mallocv2_collections::hash::{Entry, HashMap};
-use mallocv2_collections::TryReserveError;
 
+use super::common::{leak_checked, map_get, map_remove, overflow_refused};
 use super::input::{Input, Tracked};
 
 type Map = HashMap<Tracked, Tracked>;
@@ -50,13 +50,7 @@ fn keep(k: u32, v: u32, p: u8) -> bool {
 
 /// Runs one program.
 pub fn run(data: &[u8]) {
-    let base = Tracked::live();
-    program(data);
-    assert_eq!(
-        Tracked::live(),
-        base,
-        "Tracked values leaked or dropped twice"
-    );
+    leak_checked(|| program(data));
 }
 
 fn program(data: &[u8]) {
@@ -83,35 +77,11 @@ fn program(data: &[u8]) {
             }
             4 | 5 => {
                 what = "remove";
-                if inp.bool() {
-                    assert_eq!(
-                        m.remove(&k).map(|o| o.get()),
-                        model.remove(&k),
-                        "{what}({k})"
-                    );
-                } else {
-                    let got = m.remove_entry(&k).map(|(a, b)| (a.get(), b.get()));
-                    assert_eq!(got, model.remove_entry(&k), "remove_entry({k})");
-                }
+                map_remove(&mut inp, &mut m, &mut model, k, what);
             }
             6 => {
                 what = "get";
-                assert_eq!(
-                    m.contains_key(&k),
-                    model.contains_key(&k),
-                    "contains_key({k})"
-                );
-                assert_eq!(
-                    m.get_key_value(&k).map(|(a, b)| (a.get(), b.get())),
-                    model.get_key_value(&k).map(|(a, b)| (*a, *b)),
-                    "get_key_value({k})"
-                );
-                if let Some(x) = m.get_mut(&k) {
-                    *x = Tracked::new(v);
-                    *model.get_mut(&k).expect("model has the key") = v;
-                } else {
-                    assert!(!model.contains_key(&k), "get_mut({k}) missed");
-                }
+                map_get(&mut m, &mut model, k, v);
             }
             7..=9 => {
                 what = "entry";
@@ -198,14 +168,7 @@ fn program(data: &[u8]) {
                 } else {
                     usize::MAX / 2 - inp.below(64)
                 };
-                let r = m.try_reserve(n);
-                assert!(
-                    matches!(
-                        r,
-                        Err(TryReserveError::CapacityOverflow | TryReserveError::AllocError { .. })
-                    ),
-                    "{what}({n}): {r:?}"
-                );
+                overflow_refused(m.try_reserve(n), n, what);
             }
             14 => {
                 what = "reserve/shrink";

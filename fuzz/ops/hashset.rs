@@ -21,8 +21,8 @@ use std::collections::HashSet as StdSet;
 use std::hash::{Hash, Hasher};
 
 use mallocv2_collections::hash::{set::Entry, HashSet};
-use mallocv2_collections::TryReserveError;
 
+use super::common::{alloc_error, leak_checked, overflow_refused};
 use super::input::{arm_fault, Input, Tracked};
 
 /// A set element: equal and hashed by `key` alone; `tag` tells equal
@@ -182,13 +182,7 @@ fn sorted<T: Ord>(mut v: Vec<T>) -> Vec<T> {
 
 /// Runs one program.
 pub fn run(data: &[u8]) {
-    let base = Tracked::live();
-    program(data);
-    assert_eq!(
-        Tracked::live(),
-        base,
-        "Tracked values leaked or dropped twice"
-    );
+    leak_checked(|| program(data));
 }
 
 fn program(data: &[u8]) {
@@ -418,14 +412,7 @@ fn program(data: &[u8]) {
                     usize::MAX / 2 - inp.below(64)
                 };
                 let cap = s.capacity();
-                let r = s.try_reserve(n);
-                assert!(
-                    matches!(
-                        r,
-                        Err(TryReserveError::CapacityOverflow | TryReserveError::AllocError { .. })
-                    ),
-                    "{what}({n}): {r:?}"
-                );
+                overflow_refused(s.try_reserve(n), n, what);
                 assert_eq!(s.capacity(), cap, "{what}: a failed call changed capacity");
             }
             16 => {
@@ -478,10 +465,7 @@ fn program(data: &[u8]) {
                         match r {
                             Ok(()) => assert!(s.capacity() >= s.len() + n, "try_reserve({n})"),
                             Err(e) => {
-                                assert!(
-                                    matches!(e, TryReserveError::AllocError { .. }),
-                                    "{what}: {e:?}"
-                                );
+                                alloc_error(e, what);
                                 assert_eq!(
                                     s.capacity(),
                                     cap,

@@ -8,10 +8,10 @@ use std::mem::MaybeUninit;
 use std::ptr::NonNull;
 
 use mallocv2::alloc::{Allocator, Layout};
-use mallocv2::fault::{self, OsOp};
+use mallocv2::fault;
 use mallocv2::{BatchAlloc, BatchItem, Block, Flags, Heap, ResizeInPlace};
 
-use super::input::{check, fill, Input};
+use super::input::{arm_fault, check, fill, Input};
 
 struct Blk {
     ptr: NonNull<u8>,
@@ -50,14 +50,7 @@ fn refill(b: &mut Blk, cookie: u8) {
 
 fn maybe_fault(inp: &mut Input) {
     if inp.u8() % 8 == 0 {
-        let op = match inp.u8() % 5 {
-            0 => OsOp::Reserve,
-            1 => OsOp::Commit,
-            2 => OsOp::Decommit,
-            3 => OsOp::Extend,
-            _ => OsOp::Move,
-        };
-        fault::fail_nth(op, 1 + u32::from(inp.u8() % 3));
+        arm_fault(inp);
     }
 }
 

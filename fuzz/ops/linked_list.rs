@@ -11,8 +11,8 @@
 use std::collections::LinkedList as StdList;
 
 use mallocv2_collections::list::LinkedList;
-use mallocv2_collections::TryReserveError;
 
+use super::common::{alloc_error, leak_checked, take_ends};
 use super::input::{arm_fault, must_panic, panicky, retain_model, Input, Tracked};
 
 type List = LinkedList<Tracked>;
@@ -67,13 +67,7 @@ fn count(inp: &mut Input) -> usize {
 
 /// Runs one program.
 pub fn run(data: &[u8]) {
-    let base = Tracked::live();
-    program(data);
-    assert_eq!(
-        Tracked::live(),
-        base,
-        "Tracked values leaked or dropped twice"
-    );
+    leak_checked(|| program(data));
 }
 
 fn program(data: &[u8]) {
@@ -277,14 +271,9 @@ fn program(data: &[u8]) {
                 assert!(c == l, "{what}: clone !=");
                 check(&c, &model, base, l.len(), "clone");
                 let mut it = c.into_iter();
-                let front = inp.below(len + 1);
-                let back = inp.below(len - front + 1);
-                for v in model.iter().take(front) {
-                    assert_eq!(it.next().map(|e| e.get()), Some(*v), "into_iter front");
-                }
-                for v in model.iter().rev().take(back) {
-                    assert_eq!(it.next_back().map(|e| e.get()), Some(*v), "into_iter back");
-                }
+                let want = model.iter().copied();
+                let (front, back) =
+                    take_ends(&mut inp, (&mut it).map(|e| e.get()), want, "into_iter");
                 assert_eq!(it.len(), len - front - back, "into_iter len");
             }
             19 => {
@@ -307,10 +296,7 @@ fn program(data: &[u8]) {
                         1 if room > 0 => model.push_front(x),
                         _ => model.extend(new.iter().copied()),
                     },
-                    Err(e) => assert!(
-                        matches!(e, TryReserveError::AllocError { .. }),
-                        "{what}: {e:?}"
-                    ),
+                    Err(e) => alloc_error(e, what),
                 }
             }
             _ => {
@@ -358,15 +344,20 @@ fn peek_prev(mv: &[u32], idx: Option<usize>) -> Option<u32> {
     }
 }
 
-fn cursor_mut(inp: &mut Input, l: &mut List, mv: &mut Vec<u32>) {
-    let front = inp.bool();
-    let mut idx = if mv.is_empty() {
+/// Where a cursor starts: the front or the back, or the ghost if empty.
+fn start(mv: &[u32], front: bool) -> Option<usize> {
+    if mv.is_empty() {
         None
     } else if front {
         Some(0)
     } else {
         Some(mv.len() - 1)
-    };
+    }
+}
+
+fn cursor_mut(inp: &mut Input, l: &mut List, mv: &mut Vec<u32>) {
+    let front = inp.bool();
+    let mut idx = start(mv, front);
     let mut c = if front {
         l.cursor_front_mut()
     } else {
@@ -445,13 +436,7 @@ fn cursor_mut(inp: &mut Input, l: &mut List, mv: &mut Vec<u32>) {
 
 fn cursor(inp: &mut Input, l: &List, mv: &[u32]) {
     let front = inp.bool();
-    let mut idx = if mv.is_empty() {
-        None
-    } else if front {
-        Some(0)
-    } else {
-        Some(mv.len() - 1)
-    };
+    let mut idx = start(mv, front);
     let mut c = if front {
         l.cursor_front()
     } else {

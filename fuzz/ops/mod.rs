@@ -2,7 +2,9 @@
 //! Shared by the cargo-fuzz targets (`fuzz/fuzz_targets/`) and by the
 //! workspace tests that replay the corpora and regressions on stable.
 
+pub mod common;
 pub mod input;
+pub mod vector;
 
 pub mod aligned_vec;
 pub mod append_vec;

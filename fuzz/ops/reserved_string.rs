@@ -31,18 +31,8 @@ use mallocv2_collections::reserved::ReservedVec;
 use mallocv2_collections::reserved_string::ReservedString;
 use mallocv2_collections::TryReserveError;
 
+use super::common::{bounds, ch, check_bounds, check_text, expected, take_ends};
 use super::input::{arm_fault, must_panic, panicky, range, Input};
-
-fn ch(inp: &mut Input) -> char {
-    match inp.u8() % 8 {
-        0..=2 => char::from(b'a' + inp.u8() % 26),
-        3 => ['é', 'ß', 'ж', 'ñ'][inp.below(4)],
-        4 => ['€', '中', '語', '\u{fffd}'][inp.below(4)],
-        5 => ['😀', '𝄞', '🦀', '\u{10ffff}'][inp.below(4)],
-        6 => char::from_u32(inp.u32() % 0x11_0000).unwrap_or('?'),
-        _ => char::from(inp.u8() & 0x7f),
-    }
-}
 
 /// A text whose length is often close to `room` (the bytes left below the
 /// maximum): just fitting, or one character too long.
@@ -71,16 +61,6 @@ fn text(inp: &mut Input, room: usize) -> String {
         }
     }
     s
-}
-
-/// What `try_reserve(n)` must return for a string of `len` bytes and
-/// maximum capacity `max`.
-fn expected(len: usize, n: usize, max: usize) -> Result<(), TryReserveError> {
-    match len.checked_add(n) {
-        None => Err(TryReserveError::CapacityOverflow),
-        Some(need) if need > max => Err(TryReserveError::Exhausted { max_capacity: max }),
-        Some(_) => Ok(()),
-    }
 }
 
 /// A count of bytes: small, around the room left, or up to the maximum.
@@ -119,26 +99,8 @@ impl State {
         }
         assert_eq!(s.len(), model.len(), "{what}: len");
         assert_eq!(s.is_empty(), model.is_empty(), "{what}: is_empty");
-        assert_eq!(s.max_capacity(), self.max, "{what}: max_capacity changed");
-        assert!(
-            s.len() <= s.capacity() && s.capacity() <= s.max_capacity(),
-            "{what}: len {} capacity {} max {}",
-            s.len(),
-            s.capacity(),
-            s.max_capacity()
-        );
-        assert!(
-            std::str::from_utf8(s.as_bytes()).is_ok(),
-            "{what}: invalid UTF-8"
-        );
-        if s.as_str() != model {
-            let at = s
-                .bytes()
-                .zip(model.bytes())
-                .position(|(a, b)| a != b)
-                .unwrap_or(0);
-            panic!("{what}: contents differ from the model at byte {at}");
-        }
+        check_bounds(s.len(), s.capacity(), s.max_capacity(), self.max, what);
+        check_text(s.as_bytes(), model, what);
         assert!(*s == *model && *s == model.as_str(), "{what}: PartialEq");
         match self.ptr {
             Some(p) => assert_eq!(s.as_ptr(), p, "{what}: the string moved"),
@@ -331,15 +293,8 @@ pub fn run(data: &[u8]) {
                         d.as_str().chars().eq(expect.iter().copied()),
                         "drain as_str"
                     );
-                    let front = inp.below(expect.len() + 1);
-                    let back = inp.below(expect.len() - front + 1);
-                    for (i, c) in (&mut d).take(front).enumerate() {
-                        assert_eq!(c, expect[i], "drain front");
-                    }
-                    for i in 0..back {
-                        let c = d.next_back().expect("drain back");
-                        assert_eq!(c, expect[expect.len() - 1 - i], "drain back");
-                    }
+                    let want = expect.iter().copied();
+                    let (front, back) = take_ends(&mut inp, &mut d, want, what);
                     let rest: String = expect[front..expect.len() - back].iter().collect();
                     assert_eq!(d.as_str(), rest, "drain rest");
                 }
@@ -583,20 +538,4 @@ pub fn run(data: &[u8]) {
         }
         st.check(what);
     }
-}
-
-/// The `[start, end)` byte offsets of a valid range.
-fn bounds(r: (std::ops::Bound<usize>, std::ops::Bound<usize>), len: usize) -> (usize, usize) {
-    use std::ops::Bound::{Excluded, Included, Unbounded};
-    let a = match r.0 {
-        Unbounded => 0,
-        Included(x) => x,
-        Excluded(x) => x + 1,
-    };
-    let b = match r.1 {
-        Unbounded => len,
-        Included(x) => x + 1,
-        Excluded(x) => x,
-    };
-    (a, b)
 }

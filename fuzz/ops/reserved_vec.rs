@@ -11,32 +11,30 @@
 use mallocv2_collections::reserved::ReservedVec;
 use mallocv2_collections::TryReserveError;
 
-use super::input::{arm_fault, must_panic, panicky, range, retain_model, Elem, Input, Tracked};
+use super::common::{check_bounds, expected, leak_checked, take_ends};
+use super::input::{arm_fault, must_panic, range, Elem, Input, Tracked};
+use super::vector::{self, index_or_max, items};
 
 /// Runs one program: the first byte picks the element type.
 pub fn run(data: &[u8]) {
     let mut inp = Input::new(data);
-    let base = Tracked::live();
-    if inp.bool() {
-        let max = match inp.u8() % 8 {
-            0 => 0,
-            1 => inp.below(8),
-            _ => inp.below(400),
-        };
-        program::<Tracked>(&mut inp, max);
-    } else {
-        let max = match inp.u8() % 4 {
-            0 => inp.below(64),
-            1 | 2 => inp.below(20_000),
-            _ => inp.below(300 << 10),
-        };
-        program::<u8>(&mut inp, max);
-    }
-    assert_eq!(
-        Tracked::live(),
-        base,
-        "Tracked values leaked or dropped twice"
-    );
+    leak_checked(|| {
+        if inp.bool() {
+            let max = match inp.u8() % 8 {
+                0 => 0,
+                1 => inp.below(8),
+                _ => inp.below(400),
+            };
+            program::<Tracked>(&mut inp, max);
+        } else {
+            let max = match inp.u8() % 4 {
+                0 => inp.below(64),
+                1 | 2 => inp.below(20_000),
+                _ => inp.below(300 << 10),
+            };
+            program::<u8>(&mut inp, max);
+        }
+    });
 }
 
 /// A count of new elements: small, around the room left, or anything up to
@@ -48,16 +46,6 @@ fn count(inp: &mut Input, room: usize, max: usize) -> usize {
         2 => room.saturating_sub(inp.below(3)),
         3 | 4 => inp.below(65),
         _ => inp.below(9),
-    }
-}
-
-/// What `try_reserve(n)` must return for a vector of `len` elements and
-/// maximum capacity `max`.
-fn expected(len: usize, n: usize, max: usize) -> Result<(), TryReserveError> {
-    match len.checked_add(n) {
-        None => Err(TryReserveError::CapacityOverflow),
-        Some(need) if need > max => Err(TryReserveError::Exhausted { max_capacity: max }),
-        Some(_) => Ok(()),
     }
 }
 
@@ -73,38 +61,16 @@ impl<T: Elem> State<T> {
     fn check(&self, extra: usize, what: &str) {
         let v = &self.v;
         assert_eq!(v.len(), self.model.len(), "{what}: len");
-        assert_eq!(v.max_capacity(), self.max, "{what}: max_capacity changed");
-        assert!(
-            v.len() <= v.capacity() && v.capacity() <= v.max_capacity(),
-            "{what}: len {} capacity {} max {}",
-            v.len(),
-            v.capacity(),
-            v.max_capacity()
-        );
+        let (len, cap, max) = (v.len(), v.capacity(), v.max_capacity());
+        check_bounds(len, cap, max, self.max, what);
         assert_eq!(v.as_ptr(), self.ptr, "{what}: the vector moved");
         assert_eq!(
             v.as_ptr() as usize % std::mem::align_of::<T>(),
             0,
             "{what}: misaligned"
         );
-        if !T::same(v.as_slice(), &self.model) {
-            let first = (0..self.model.len())
-                .find(|&i| v[i].model() != self.model[i])
-                .unwrap_or(0);
-            panic!("{what}: contents differ from the model at {first}");
-        }
-        if T::TRACKED {
-            assert_eq!(
-                Tracked::live() - self.base,
-                (v.len() + extra) as isize,
-                "{what}: live elements"
-            );
-        }
+        vector::check_elems(v, &self.model, self.base, extra, what);
     }
-}
-
-fn items<T: Elem>(xr: u32, n: usize) -> Vec<T::Model> {
-    (0..n).map(|i| T::model_of(xr ^ (i as u32))).collect()
 }
 
 fn program<T: Elem>(inp: &mut Input, max: usize) {
@@ -146,17 +112,7 @@ fn program<T: Elem>(inp: &mut Input, max: usize) {
             }
             3 => {
                 what = "push_within_capacity";
-                let full = v.len() == v.capacity();
-                match v.push_within_capacity(T::make(x)) {
-                    Ok(()) => {
-                        assert!(!full, "{what}: pushed past capacity");
-                        model.push(x);
-                    }
-                    Err(e) => {
-                        assert!(full, "{what}: refused with room");
-                        assert_eq!(e.model(), x);
-                    }
-                }
+                vector::push_within_capacity(v, model, x, what);
             }
             4 => {
                 what = "pop";
@@ -188,24 +144,12 @@ fn program<T: Elem>(inp: &mut Input, max: usize) {
             6 => {
                 what = "remove";
                 let i = inp.below(len + 1);
-                if i >= len {
-                    must_panic(what, || v.remove(i));
-                } else {
-                    assert_eq!(v.remove(i).model(), model.remove(i));
-                }
+                vector::remove(v, model, i, what);
             }
             7 => {
                 what = "swap_remove";
-                let i = if inp.u8() == 255 {
-                    usize::MAX
-                } else {
-                    inp.below(len + 1)
-                };
-                if i >= len {
-                    must_panic(what, || v.swap_remove(i));
-                } else {
-                    assert_eq!(v.swap_remove(i).model(), model.swap_remove(i));
-                }
+                let i = index_or_max(inp, len);
+                vector::swap_remove(v, model, i, what);
             }
             8 => {
                 what = "truncate";
@@ -252,14 +196,7 @@ fn program<T: Elem>(inp: &mut Input, max: usize) {
             }
             10 => {
                 what = "shrink";
-                let cap = v.capacity();
-                if inp.bool() {
-                    v.shrink_to_fit();
-                } else {
-                    let n = inp.below(len + 64);
-                    v.shrink_to(n);
-                    assert!(v.capacity() >= len.max(n).min(cap), "{what}: below {n}");
-                }
+                let cap = vector::shrink(inp, v, what);
                 assert!(v.capacity() <= cap, "{what}: grew");
             }
             11 => {
@@ -319,47 +256,18 @@ fn program<T: Elem>(inp: &mut Input, max: usize) {
                 } else {
                     let expect: Vec<T::Model> = model.drain(r).collect();
                     let mut d = v.drain(r);
-                    let front = inp.below(expect.len() + 1);
-                    let back = inp.below(expect.len() - front + 1);
-                    for (i, e) in (&mut d).take(front).enumerate() {
-                        assert_eq!(e.model(), expect[i], "drain front");
-                    }
-                    for i in 0..back {
-                        let e = d.next_back().expect("drain back");
-                        assert_eq!(e.model(), expect[expect.len() - 1 - i], "drain back");
-                    }
+                    let want = expect.iter().copied();
+                    let (front, back) = take_ends(inp, (&mut d).map(|e| e.model()), want, what);
                     assert!(T::same(d.as_slice(), &expect[front..expect.len() - back]));
                 }
             }
             15 => {
                 what = "retain";
-                let m = u32::from(inp.u8());
-                let at = (len > 0 && inp.u8() % 4 == 0).then(|| inp.below(len));
-                let f = |e: &T| keep::<T>(e.model(), m);
-                let mut calls = 0;
-                let mutable = inp.bool();
-                let mut go = || {
-                    if mutable {
-                        v.retain_mut(|e| panicky(&mut calls, at, f, e));
-                    } else {
-                        v.retain(|e| panicky(&mut calls, at, f, e));
-                    }
-                };
-                if at.is_some() {
-                    must_panic(what, go);
-                } else {
-                    go();
-                }
-                retain_model(model, |e| keep::<T>(e, m), at);
+                vector::retain(inp, v, model, what);
             }
             16 => {
                 what = "dedup";
-                match inp.u8() % 3 {
-                    0 => v.dedup(),
-                    1 => v.dedup_by_key(|e| e.model()),
-                    _ => v.dedup_by(|a, b| a.model() == b.model()),
-                }
-                model.dedup();
+                vector::dedup(inp, v, model);
             }
             17 => {
                 what = "resize";
@@ -484,13 +392,7 @@ fn program<T: Elem>(inp: &mut Input, max: usize) {
             }
             24 => {
                 what = "shrink under an injected OS failure";
-                arm_fault(inp);
-                if inp.bool() {
-                    v.shrink_to_fit();
-                } else {
-                    v.shrink_to(inp.below(len + 64));
-                }
-                mallocv2::fault::clear();
+                vector::shrink_under_fault(inp, v);
             }
             22 => {
                 what = "spare_capacity_mut";
@@ -507,10 +409,4 @@ fn program<T: Elem>(inp: &mut Input, max: usize) {
         }
         st.check(0, what);
     }
-}
-
-/// Which elements `retain` keeps: a hash of the value and the op's
-/// parameter, so it removes runs and singles.
-fn keep<T: Elem>(e: T::Model, m: u32) -> bool {
-    (T::bits(e) ^ m).wrapping_mul(0x9e37_79b9) >> 28 < 11
 }

@@ -7,25 +7,13 @@
 
 use std::fmt::Write as _;
 
+use super::common::{alloc_error, bounds, ch, check_text, overflow_refused};
+use super::input::{arm_fault, must_panic, range, Input};
 use mallocv2_collections::string::String as MString;
 use mallocv2_collections::vec::Vec as MVec;
-use mallocv2_collections::TryReserveError;
-
-use super::input::{arm_fault, must_panic, range, Input};
 
 /// Longest string a program builds, in bytes.
 const MAX_LEN: usize = 300 << 10;
-
-fn ch(inp: &mut Input) -> char {
-    match inp.u8() % 8 {
-        0..=2 => char::from(b'a' + inp.u8() % 26),
-        3 => ['é', 'ß', 'ж', 'ñ'][inp.below(4)],
-        4 => ['€', '中', '語', '\u{fffd}'][inp.below(4)],
-        5 => ['😀', '𝄞', '🦀', '\u{10ffff}'][inp.below(4)],
-        6 => char::from_u32(inp.u32() % 0x11_0000).unwrap_or('?'),
-        _ => char::from(inp.u8() & 0x7f),
-    }
-}
 
 fn text(inp: &mut Input, room: usize) -> std::string::String {
     let n = match inp.u8() % 8 {
@@ -58,18 +46,7 @@ fn check(s: &MString, model: &str, what: &str) {
         s.capacity(),
         s.len()
     );
-    assert!(
-        std::str::from_utf8(s.as_bytes()).is_ok(),
-        "{what}: invalid UTF-8"
-    );
-    if s.as_str() != model {
-        let at = s
-            .bytes()
-            .zip(model.bytes())
-            .position(|(a, b)| a != b)
-            .unwrap_or(0);
-        panic!("{what}: contents differ from the model at byte {at}");
-    }
+    check_text(s.as_bytes(), model, what);
 }
 
 /// Runs one program.
@@ -214,14 +191,7 @@ pub fn run(data: &[u8]) {
                 } else {
                     usize::MAX - len.saturating_sub(1)
                 };
-                let r = s.try_reserve(n);
-                assert!(
-                    matches!(
-                        r,
-                        Err(TryReserveError::CapacityOverflow | TryReserveError::AllocError { .. })
-                    ),
-                    "{what}: {r:?}"
-                );
+                overflow_refused(s.try_reserve(n), n, what);
             }
             14 => {
                 what = "shrink";
@@ -302,10 +272,7 @@ pub fn run(data: &[u8]) {
                     Ok(()) if kind == 2 => model.push_str(&t),
                     Ok(()) => assert!(s.capacity() >= len + n, "{what}: capacity"),
                     Err(e) => {
-                        assert!(
-                            matches!(e, TryReserveError::AllocError { .. }),
-                            "{what}: {e:?}"
-                        );
+                        alloc_error(e, what);
                         assert_eq!(s.capacity(), cap, "{what}: a failed call changed capacity");
                     }
                 }
@@ -320,20 +287,4 @@ pub fn run(data: &[u8]) {
         }
         check(&s, &model, what);
     }
-}
-
-/// The `[start, end)` byte offsets of a valid range.
-fn bounds(r: (std::ops::Bound<usize>, std::ops::Bound<usize>), len: usize) -> (usize, usize) {
-    use std::ops::Bound::{Excluded, Included, Unbounded};
-    let a = match r.0 {
-        Unbounded => 0,
-        Included(x) => x,
-        Excluded(x) => x + 1,
-    };
-    let b = match r.1 {
-        Unbounded => len,
-        Included(x) => x + 1,
-        Excluded(x) => x,
-    };
-    (a, b)
 }

@@ -10,11 +10,13 @@
 //! backwards, and exactly `2 * len` `Tracked` values alive.
 
 use std::collections::BTreeMap;
-use std::ops::Bound::{self, Excluded, Included, Unbounded};
 
 use mallocv2_collections::tree::{Entry, TreeMap};
-use mallocv2_collections::TryReserveError;
 
+use super::common::{
+    alloc_error, key_bound, leak_checked, map_get, map_remove, meet_in_the_middle, take_ends,
+    valid_range,
+};
 use super::input::{arm_fault, check_retained, must_panic, panicky, Input, Tracked};
 
 type Map = TreeMap<Tracked, Tracked>;
@@ -56,24 +58,6 @@ fn check(m: &Map, model: &BTreeMap<u32, u32>, base: isize, extra: usize, what: &
     );
 }
 
-fn bound(inp: &mut Input, keys: u32) -> Bound<u32> {
-    let k = inp.below(keys as usize + 2) as u32;
-    match inp.u8() % 3 {
-        0 => Unbounded,
-        1 => Included(k),
-        _ => Excluded(k),
-    }
-}
-
-/// Whether `BTreeMap::range` accepts the bounds.
-fn valid(r: &(Bound<u32>, Bound<u32>)) -> bool {
-    match *r {
-        (Included(a) | Excluded(a), Included(b) | Excluded(b)) if a > b => false,
-        (Excluded(a), Excluded(b)) if a == b => false,
-        _ => true,
-    }
-}
-
 fn pairs(inp: &mut Input, keys: u32) -> Vec<(u32, u32)> {
     let n = match inp.u8() % 8 {
         0 if inp.u8() % 4 == 0 => inp.below(1000),
@@ -105,13 +89,7 @@ fn tracked(v: &[(u32, u32)]) -> impl Iterator<Item = (Tracked, Tracked)> + '_ {
 
 /// Runs one program.
 pub fn run(data: &[u8]) {
-    let base = Tracked::live();
-    program(data);
-    assert_eq!(
-        Tracked::live(),
-        base,
-        "Tracked values leaked or dropped twice"
-    );
+    leak_checked(|| program(data));
 }
 
 fn program(data: &[u8]) {
@@ -142,36 +120,12 @@ fn program(data: &[u8]) {
             }
             4 | 5 => {
                 what = "remove";
-                if inp.bool() {
-                    assert_eq!(
-                        m.remove(&k).map(|o| o.get()),
-                        model.remove(&k),
-                        "{what}({k})"
-                    );
-                } else {
-                    let got = m.remove_entry(&k).map(|(a, b)| (a.get(), b.get()));
-                    assert_eq!(got, model.remove_entry(&k), "remove_entry({k})");
-                }
+                map_remove(&mut inp, &mut m, &mut model, k, what);
             }
             6 => {
                 what = "get";
-                assert_eq!(
-                    m.contains_key(&k),
-                    model.contains_key(&k),
-                    "contains_key({k})"
-                );
-                assert_eq!(
-                    m.get_key_value(&k).map(|(a, b)| (a.get(), b.get())),
-                    model.get_key_value(&k).map(|(a, b)| (*a, *b)),
-                    "get_key_value({k})"
-                );
                 assert_eq!(m.get(&k).map(Tracked::get), model.get(&k).copied());
-                if let Some(x) = m.get_mut(&k) {
-                    *x = Tracked::new(v);
-                    *model.get_mut(&k).expect("model has the key") = v;
-                } else {
-                    assert!(!model.contains_key(&k), "get_mut({k}) missed");
-                }
+                map_get(&mut m, &mut model, k, v);
             }
             7 => {
                 what = "pop";
@@ -185,8 +139,8 @@ fn program(data: &[u8]) {
             }
             8 | 9 => {
                 what = "range";
-                let r = (bound(&mut inp, keys), bound(&mut inp, keys));
-                if !valid(&r) {
+                let r = (key_bound(&mut inp, keys), key_bound(&mut inp, keys));
+                if !valid_range(&r) {
                     must_panic(what, || m.range(r).count());
                     must_panic("range_mut", || m.range_mut(r).count());
                 } else {
@@ -197,23 +151,8 @@ fn program(data: &[u8]) {
                     let back: Vec<(u32, u32)> =
                         m.range(r).rev().map(|(a, b)| (a.get(), b.get())).collect();
                     assert!(back.iter().rev().eq(want.iter()), "range {r:?} reversed");
-                    // Meet in the middle from both ends.
-                    let mut it = m.range(r);
-                    let (mut lo, mut hi) = (0, want.len());
-                    loop {
-                        let back = inp.bool();
-                        let e = if back { it.next_back() } else { it.next() };
-                        let Some((a, b)) = e else { break };
-                        assert!(lo < hi, "range {r:?}: more items than the model");
-                        let i = if back { hi - 1 } else { lo };
-                        assert_eq!((a.get(), b.get()), want[i], "range {r:?} from both ends");
-                        if back {
-                            hi -= 1;
-                        } else {
-                            lo += 1;
-                        }
-                    }
-                    assert_eq!(lo, hi, "range {r:?}: fewer items than the model");
+                    let it = m.range(r).map(|(a, b)| (a.get(), b.get()));
+                    meet_in_the_middle(&mut inp, it, &want, &r);
                     if inp.bool() {
                         for (_, x) in m.range_mut(r) {
                             *x = Tracked::new(x.get() ^ 3);
@@ -379,16 +318,9 @@ fn program(data: &[u8]) {
                 match inp.u8() % 3 {
                     0 => {
                         let mut it = c.into_iter();
-                        let front = inp.below(len + 1);
-                        let back = inp.below(len - front + 1);
-                        for (a, b) in model.iter().take(front) {
-                            let (x, y) = it.next().expect("into_iter front");
-                            assert_eq!((x.get(), y.get()), (*a, *b), "into_iter front");
-                        }
-                        for (a, b) in model.iter().rev().take(back) {
-                            let (x, y) = it.next_back().expect("into_iter back");
-                            assert_eq!((x.get(), y.get()), (*a, *b), "into_iter back");
-                        }
+                        let got = (&mut it).map(|(x, y)| (x.get(), y.get()));
+                        let want = model.iter().map(|(a, b)| (*a, *b));
+                        let (front, back) = take_ends(&mut inp, got, want, what);
                         assert_eq!(it.len(), len - front - back, "into_iter len");
                     }
                     1 => assert!(c.into_keys().map(|k| k.get()).eq(model.keys().copied())),
@@ -453,10 +385,7 @@ fn program(data: &[u8]) {
                         1 => model.extend(items.iter().copied()),
                         _ => model = items.iter().copied().collect(),
                     },
-                    Err(e) => assert!(
-                        matches!(e, TryReserveError::AllocError { .. }),
-                        "{what}: {e:?}"
-                    ),
+                    Err(e) => alloc_error(e, what),
                 }
             }
             _ => {

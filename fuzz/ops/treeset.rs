@@ -15,11 +15,12 @@
 
 use std::collections::BTreeSet;
 use std::hash::{BuildHasher, RandomState};
-use std::ops::Bound::{self, Excluded, Included, Unbounded};
 
 use mallocv2_collections::tree::TreeSet;
-use mallocv2_collections::TryReserveError;
 
+use super::common::{
+    alloc_error, key_bound, leak_checked, meet_in_the_middle, take_ends, valid_range,
+};
 use super::input::{arm_fault, check_retained, must_panic, panicky, Input, Tracked};
 
 type Set = TreeSet<Tracked>;
@@ -59,24 +60,6 @@ fn check(s: &Set, model: &BTreeSet<u32>, base: isize, extra: usize, what: &str) 
     );
 }
 
-fn bound(inp: &mut Input, keys: u32) -> Bound<u32> {
-    let k = inp.below(keys as usize + 2) as u32;
-    match inp.u8() % 3 {
-        0 => Unbounded,
-        1 => Included(k),
-        _ => Excluded(k),
-    }
-}
-
-/// Whether `BTreeSet::range` accepts the bounds.
-fn valid(r: &(Bound<u32>, Bound<u32>)) -> bool {
-    match *r {
-        (Included(a) | Excluded(a), Included(b) | Excluded(b)) if a > b => false,
-        (Excluded(a), Excluded(b)) if a == b => false,
-        _ => true,
-    }
-}
-
 /// Elements for a bulk operation: sorted runs or scattered keys, with
 /// repeats.
 fn elems(inp: &mut Input, keys: u32) -> Vec<u32> {
@@ -109,13 +92,7 @@ fn tracked(v: &[u32]) -> impl Iterator<Item = Tracked> + '_ {
 
 /// Runs one program.
 pub fn run(data: &[u8]) {
-    let base = Tracked::live();
-    program(data);
-    assert_eq!(
-        Tracked::live(),
-        base,
-        "Tracked values leaked or dropped twice"
-    );
+    leak_checked(|| program(data));
 }
 
 fn program(data: &[u8]) {
@@ -179,8 +156,8 @@ fn program(data: &[u8]) {
             }
             8 | 9 => {
                 what = "range";
-                let r = (bound(&mut inp, keys), bound(&mut inp, keys));
-                if !valid(&r) {
+                let r = (key_bound(&mut inp, keys), key_bound(&mut inp, keys));
+                if !valid_range(&r) {
                     must_panic(what, || s.range(r).count());
                 } else {
                     let want: Vec<u32> = model.range(r).copied().collect();
@@ -193,23 +170,8 @@ fn program(data: &[u8]) {
                             .eq(want.iter().rev().copied()),
                         "range {r:?} reversed"
                     );
-                    // Meet in the middle from both ends.
-                    let mut it = s.range(r);
-                    let (mut lo, mut hi) = (0, want.len());
-                    loop {
-                        let back = inp.bool();
-                        let e = if back { it.next_back() } else { it.next() };
-                        let Some(e) = e else { break };
-                        assert!(lo < hi, "range {r:?}: more items than the model");
-                        let i = if back { hi - 1 } else { lo };
-                        assert_eq!(e.get(), want[i], "range {r:?} from both ends");
-                        if back {
-                            hi -= 1;
-                        } else {
-                            lo += 1;
-                        }
-                    }
-                    assert_eq!(lo, hi, "range {r:?}: fewer items than the model");
+                    let mut it = s.range(r).map(Tracked::get);
+                    meet_in_the_middle(&mut inp, &mut it, &want, &r);
                     assert_eq!(it.next(), None, "range {r:?}: not fused");
                 }
             }
@@ -330,14 +292,8 @@ fn program(data: &[u8]) {
                 let c = s.clone();
                 let len = model.len();
                 let mut it = c.into_iter();
-                let front = inp.below(len + 1);
-                let back = inp.below(len - front + 1);
-                for &a in model.iter().take(front) {
-                    assert_eq!(it.next().map(|e| e.get()), Some(a), "into_iter front");
-                }
-                for &a in model.iter().rev().take(back) {
-                    assert_eq!(it.next_back().map(|e| e.get()), Some(a), "into_iter back");
-                }
+                let want = model.iter().copied();
+                let (front, back) = take_ends(&mut inp, (&mut it).map(|e| e.get()), want, what);
                 assert_eq!(it.len(), len - front - back, "into_iter len");
                 // The rest is dropped with the iterator.
             }
@@ -366,10 +322,7 @@ fn program(data: &[u8]) {
                         _ => model = items.iter().copied().collect(),
                     },
                     // The set is checked unchanged below.
-                    Err(e) => assert!(
-                        matches!(e, TryReserveError::AllocError { .. }),
-                        "{what}: {e:?}"
-                    ),
+                    Err(e) => alloc_error(e, what),
                 }
             }
             18 => {
