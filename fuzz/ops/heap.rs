@@ -290,6 +290,11 @@ pub fn run(data: &[u8]) {
                 let n = inp.below(6);
                 let mut items = Vec::new();
                 let mut owners = Vec::new();
+                // The size each resize item asks for: what the move must
+                // keep is `min(old size, requested)`; the usable size it
+                // reports can be larger (malloc's slack), and bytes there
+                // are not the old block's.
+                let mut wanted = Vec::new();
                 for _ in 0..n {
                     let kind = inp.u8() % 4;
                     if kind == 0 || blocks.is_empty() {
@@ -301,6 +306,7 @@ pub fn run(data: &[u8]) {
                         }
                         items.push(it);
                         owners.push(None);
+                        wanted.push(0);
                     } else {
                         let b = blocks.swap_remove(inp.below(blocks.len()));
                         checked(&b, "batch item");
@@ -309,9 +315,13 @@ pub fn run(data: &[u8]) {
                             layout: b.layout,
                         };
                         let it = match kind {
-                            1 => BatchItem::free(block),
+                            1 => {
+                                wanted.push(0);
+                                BatchItem::free(block)
+                            }
                             _ => {
                                 let size = inp.size().max(1);
+                                wanted.push(size);
                                 let mut it = BatchItem::resize(block, size);
                                 if kind == 3 {
                                     it.flags |= Flags::PREVENT_MOVE;
@@ -326,11 +336,15 @@ pub fn run(data: &[u8]) {
                 // SAFETY: every block given is live and listed once.
                 let ok = unsafe { Heap.batch(&mut items) };
                 assert_eq!(ok, items.iter().filter(|i| i.result.is_ok()).count());
-                for (it, owner) in items.iter().zip(owners) {
+                for ((it, owner), want) in items.iter().zip(owners).zip(wanted) {
                     match (it.result, owner) {
                         (Ok(()), Some(old)) => {
                             if let Some(nb) = it.block {
-                                let keep = old.written.min(nb.layout.size());
+                                assert!(
+                                    nb.layout.size() >= want,
+                                    "batch resize: usable below {want}"
+                                );
+                                let keep = old.written.min(want);
                                 // SAFETY: the kept prefix moved with the block.
                                 unsafe {
                                     check(
