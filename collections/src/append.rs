@@ -52,6 +52,15 @@
 //!
 //! Zero-sized elements need no storage: a push is one compare-and-swap of
 //! `published`.
+//!
+//! # Checked with loom
+//! `collections/tests/loom_append.rs` runs this code (its private `sync` seam
+//! swaps in loom's atomics, mutex and condition variable) under every
+//! interleaving and every memory-model outcome up to a preemption bound:
+//! a slot read not ordered after its write, a slot written before its
+//! page's commit is visible, or a writer left blocked forever fails the
+//! model. Weakening any of the orderings above to `Relaxed`, or dropping
+//! either `SeqCst` fence of the wake-up handshake, is caught.
 
 use core::fmt;
 use core::marker::PhantomData;
