@@ -11,7 +11,8 @@ use std::collections::{BTreeMap, HashMap as StdHashMap, LinkedList as StdLinkedL
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::measurement::WallTime;
+use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
 use mallocv2_collections::aligned::AlignedVec;
 use mallocv2_collections::append::AppendVec;
 use mallocv2_collections::hash::HashMap;
@@ -54,55 +55,81 @@ fn keys(n: usize) -> std::vec::Vec<u64> {
         .collect()
 }
 
+/// Times building a structure from empty by adding each of `items` (behind
+/// `black_box`) with `add`, and dropping it.
+fn add_each<C, I>(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    items: I,
+    new: impl Fn() -> C,
+    add: impl Fn(&mut C, u64),
+) where
+    I: IntoIterator<Item = u64> + Clone,
+{
+    g.bench_function(name, |b| {
+        b.iter(|| {
+            let mut c = new();
+            for x in items.clone() {
+                add(&mut c, black_box(x));
+            }
+            black_box(c)
+        })
+    });
+}
+
+/// Times looking up every key of `probe` with `get`, summing the values.
+fn get_each(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    probe: &[u64],
+    get: impl Fn(&u64) -> u64,
+) {
+    g.bench_function(name, |b| {
+        b.iter(|| {
+            probe
+                .iter()
+                .map(|k| get(black_box(k)))
+                .fold(0u64, u64::wrapping_add)
+        })
+    });
+}
+
 /// Pushes `N` `u64`s one at a time into a vector that starts empty.
 fn push(c: &mut Criterion) {
     let mut g = c.benchmark_group("push_1e5_u64");
     g.throughput(Throughput::Elements(N as u64));
-    g.bench_function("std Vec", |b| {
-        b.iter(|| {
-            let mut v = std::vec::Vec::new();
-            for i in 0..N as u64 {
-                v.push(black_box(i));
-            }
-            black_box(v)
-        })
-    });
-    g.bench_function("Vec", |b| {
-        b.iter(|| {
-            let mut v = Vec::new();
-            for i in 0..N as u64 {
-                v.push(black_box(i));
-            }
-            black_box(v)
-        })
-    });
-    g.bench_function("ReservedVec", |b| {
-        b.iter(|| {
-            let mut v = ReservedVec::new();
-            for i in 0..N as u64 {
-                v.push(black_box(i));
-            }
-            black_box(v)
-        })
-    });
-    g.bench_function("AlignedVec<_, 64>", |b| {
-        b.iter(|| {
-            let mut v = AlignedVec::<u64, 64>::new();
-            for i in 0..N as u64 {
-                v.push(black_box(i));
-            }
-            black_box(v)
-        })
-    });
-    g.bench_function("AppendVec (1 thread)", |b| {
-        b.iter(|| {
-            let v = AppendVec::new();
-            for i in 0..N as u64 {
-                v.push(black_box(i));
-            }
-            black_box(v)
-        })
-    });
+    let all = 0..N as u64;
+    add_each(
+        &mut g,
+        "std Vec",
+        all.clone(),
+        std::vec::Vec::new,
+        |v, x| v.push(x),
+    );
+    add_each(&mut g, "Vec", all.clone(), Vec::new, |v, x| v.push(x));
+    add_each(
+        &mut g,
+        "ReservedVec",
+        all.clone(),
+        ReservedVec::new,
+        |v, x| v.push(x),
+    );
+    add_each(
+        &mut g,
+        "AlignedVec<_, 64>",
+        all.clone(),
+        AlignedVec::<u64, 64>::new,
+        |v, x| v.push(x),
+    );
+    add_each(
+        &mut g,
+        "AppendVec (1 thread)",
+        all,
+        AppendVec::new,
+        |v, x| {
+            v.push(x);
+        },
+    );
     g.finish();
 }
 
@@ -203,52 +230,41 @@ fn push_str(c: &mut Criterion) {
 /// table are compared without the hash function.
 fn insert(c: &mut Criterion) {
     let ks = keys(N);
+    let keys = ks.iter().copied();
     let mut g = c.benchmark_group("insert_1e5_u64");
     g.throughput(Throughput::Elements(N as u64));
-    g.bench_function("std HashMap (SipHash)", |b| {
-        b.iter(|| {
-            let mut m = StdHashMap::new();
-            for &k in &ks {
-                m.insert(black_box(k), k);
-            }
-            black_box(m)
-        })
+    add_each(
+        &mut g,
+        "std HashMap (SipHash)",
+        keys.clone(),
+        StdHashMap::new,
+        |m, k| {
+            m.insert(k, k);
+        },
+    );
+    add_each(
+        &mut g,
+        "std HashMap (foldhash)",
+        keys.clone(),
+        || StdHashMap::with_hasher(hashbrown::DefaultHashBuilder::default()),
+        |m, k| {
+            m.insert(k, k);
+        },
+    );
+    add_each(&mut g, "HashMap", keys.clone(), HashMap::new, |m, k| {
+        m.insert(k, k);
     });
-    g.bench_function("std HashMap (foldhash)", |b| {
-        b.iter(|| {
-            let mut m = StdHashMap::with_hasher(hashbrown::DefaultHashBuilder::default());
-            for &k in &ks {
-                m.insert(black_box(k), k);
-            }
-            black_box(m)
-        })
-    });
-    g.bench_function("HashMap", |b| {
-        b.iter(|| {
-            let mut m = HashMap::new();
-            for &k in &ks {
-                m.insert(black_box(k), k);
-            }
-            black_box(m)
-        })
-    });
-    g.bench_function("std BTreeMap", |b| {
-        b.iter(|| {
-            let mut m = BTreeMap::new();
-            for &k in &ks {
-                m.insert(black_box(k), k);
-            }
-            black_box(m)
-        })
-    });
-    g.bench_function("TreeMap", |b| {
-        b.iter(|| {
-            let mut m = TreeMap::new();
-            for &k in &ks {
-                m.insert(black_box(k), k);
-            }
-            black_box(m)
-        })
+    add_each(
+        &mut g,
+        "std BTreeMap",
+        keys.clone(),
+        BTreeMap::new,
+        |m, k| {
+            m.insert(k, k);
+        },
+    );
+    add_each(&mut g, "TreeMap", keys, TreeMap::new, |m, k| {
+        m.insert(k, k);
     });
     g.finish();
 }
@@ -263,55 +279,20 @@ fn lookup(c: &mut Criterion) {
     g.throughput(Throughput::Elements(N as u64));
 
     let m: StdHashMap<u64, u64> = ks.iter().map(|&k| (k, k)).collect();
-    g.bench_function("std HashMap (SipHash)", |b| {
-        b.iter(|| {
-            probe
-                .iter()
-                .map(|k| m[black_box(k)])
-                .fold(0u64, u64::wrapping_add)
-        })
-    });
+    get_each(&mut g, "std HashMap (SipHash)", &probe, |k| m[k]);
     drop(m);
     let m: StdHashMap<u64, u64, hashbrown::DefaultHashBuilder> =
         ks.iter().map(|&k| (k, k)).collect();
-    g.bench_function("std HashMap (foldhash)", |b| {
-        b.iter(|| {
-            probe
-                .iter()
-                .map(|k| m[black_box(k)])
-                .fold(0u64, u64::wrapping_add)
-        })
-    });
+    get_each(&mut g, "std HashMap (foldhash)", &probe, |k| m[k]);
     drop(m);
     let m: HashMap<u64, u64> = ks.iter().map(|&k| (k, k)).collect();
-    g.bench_function("HashMap", |b| {
-        b.iter(|| {
-            probe
-                .iter()
-                .map(|k| m[black_box(k)])
-                .fold(0u64, u64::wrapping_add)
-        })
-    });
+    get_each(&mut g, "HashMap", &probe, |k| m[k]);
     drop(m);
     let m: BTreeMap<u64, u64> = ks.iter().map(|&k| (k, k)).collect();
-    g.bench_function("std BTreeMap", |b| {
-        b.iter(|| {
-            probe
-                .iter()
-                .map(|k| m[black_box(k)])
-                .fold(0u64, u64::wrapping_add)
-        })
-    });
+    get_each(&mut g, "std BTreeMap", &probe, |k| m[k]);
     drop(m);
     let m: TreeMap<u64, u64> = ks.iter().map(|&k| (k, k)).collect();
-    g.bench_function("TreeMap", |b| {
-        b.iter(|| {
-            probe
-                .iter()
-                .map(|k| *m.get(black_box(k)).unwrap())
-                .fold(0u64, u64::wrapping_add)
-        })
-    });
+    get_each(&mut g, "TreeMap", &probe, |k| *m.get(k).unwrap());
     g.finish();
 }
 
