@@ -157,3 +157,53 @@ pub fn limit_address_space(extra: usize) {
     let rc = unsafe { libc::setrlimit(libc::RLIMIT_AS, &lim) };
     assert_eq!(rc, 0, "setrlimit failed");
 }
+
+// ---------------------------------------------------------------------------
+// Requests larger than the machine, run without touching them.
+
+/// Twice the machine's RAM + swap (`/proc/meminfo`): a request the kernel
+/// refuses to commit under its default overcommit heuristic.
+pub fn twice_the_machine() -> usize {
+    let info = std::fs::read_to_string("/proc/meminfo").expect("read /proc/meminfo");
+    let kib = |key: &str| -> usize {
+        info.lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no {key} in /proc/meminfo"))
+    };
+    2 * (kib("MemTotal:") + kib("SwapTotal:")) * 1024
+}
+
+/// `vm.overcommit_memory`: 0 heuristic (the default), 1 always, 2 strict.
+pub fn overcommit_mode() -> u8 {
+    std::fs::read_to_string("/proc/sys/vm/overcommit_memory")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Starts a thread that ends this (child) process if its resident set grows
+/// by more than `max_growth` bytes from now, or if it runs longer than
+/// `max_secs`: a test of a request larger than the machine must never touch
+/// that memory, and must fail fast rather than wait for the OOM killer.
+pub fn memory_watchdog(max_growth: usize, max_secs: u64) {
+    let start = statm().1;
+    let t0 = std::time::Instant::now();
+    std::thread::spawn(move || loop {
+        let rss = statm().1;
+        if rss > start + max_growth {
+            eprintln!(
+                "WATCHDOG: resident set grew by {} MiB (limit {} MiB)",
+                (rss - start) >> 20,
+                max_growth >> 20
+            );
+            std::process::abort();
+        }
+        if t0.elapsed().as_secs() > max_secs {
+            eprintln!("WATCHDOG: still running after {max_secs} s");
+            std::process::abort();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    });
+}

@@ -856,10 +856,32 @@ impl Heap {
         Self::batch_impl(layout, true, out)
     }
 
+    /// Whether a batch of `count` blocks of `size` bytes is refused up
+    /// front. Its blocks are committed one slab or one span at a time, and
+    /// the kernel judges each commit alone: a batch of many blocks that each
+    /// fit would commit, and touch the slab headers and allocator metadata
+    /// of, far more than the machine has. So a large batch first asks the
+    /// kernel whether it would commit the whole total at once, as it would
+    /// for one `malloc` of that size; a refusal leaves nothing allocated.
+    fn batch_refused(size: usize, count: usize) -> bool {
+        /// Below this total the probe costs more than it could save.
+        const PROBE_FROM: usize = 256 << 20;
+        match size.checked_mul(count) {
+            None => true,
+            Some(total) => total >= PROBE_FROM && os::commit_refused(total),
+        }
+    }
+
     fn batch_impl(layout: Layout, zeroed: bool, out: &mut [MaybeUninit<NonNull<u8>>]) -> Batch {
         stats::add(Ev::BatchCall, 1);
         let mut n = 0;
         let mut usable = usize::MAX;
+        if Self::batch_refused(layout.size(), out.len()) {
+            return Batch {
+                count: 0,
+                usable_size: 0,
+            };
+        }
         if layout.size() != 0 {
             if let Some(slot) = slab::slot_for(layout.size(), layout.align()) {
                 n = slab::allocate(slot, zeroed, out);

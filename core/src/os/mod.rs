@@ -7,7 +7,7 @@
 //! | function          | Linux                                   | other Unix            | Windows (untested)          |
 //! |-------------------|-----------------------------------------|-----------------------|-----------------------------|
 //! | `page_size`       | `sysconf(_SC_PAGESIZE)`                 | same                  | `GetSystemInfo`             |
-//! | `reserve`         | `mmap(PROT_NONE, MAP_NORESERVE)`        | same                  | `VirtualAlloc(MEM_RESERVE)` |
+//! | `reserve`         | `mmap(PROT_NONE)` (no `MAP_NORESERVE`)  | same                  | `VirtualAlloc(MEM_RESERVE)` |
 //! | `reserve_at`      | `mmap(MAP_FIXED_NOREPLACE)` at a hint   | `mmap` hint, checked  | `VirtualAlloc` at address   |
 //! | `commit`          | `mprotect(READ|WRITE)`                  | same                  | `VirtualAlloc(MEM_COMMIT)`  |
 //! | `decommit`        | `madvise(MADV_DONTNEED)` + `PROT_NONE`  | same                  | `VirtualFree(MEM_DECOMMIT)` |
@@ -18,6 +18,15 @@
 //!
 //! A commit never uses `mmap(MAP_FIXED)` over a reservation: a failed commit
 //! must leave the reservation mapped.
+//!
+//! Commits are charged like any writable private memory: reserving costs
+//! nothing, and the kernel may refuse a commit (`ENOMEM`) exactly where it
+//! would refuse `malloc` the same bytes. On Linux that depends on
+//! `vm.overcommit_memory`: `0` (the default heuristic) refuses a single
+//! commit larger than RAM + swap, `1` never refuses, `2` refuses once the
+//! process's charges pass `CommitLimit`. Decommitted pages of a range that
+//! was written stay charged until the range is released (the kernel keeps
+//! the charge of a mapping that has pages), which only matters under `2`.
 //!
 //! Every call goes through [`inject`] first, so tests can make the Nth call
 //! of an operation fail on the current thread (see [`crate::fault`]).
@@ -157,6 +166,26 @@ pub(crate) unsafe fn decommit(ptr: NonNull<u8>, len: usize) -> Result<(), OsErro
     inject(OsOp::Decommit, "madvise")?;
     // SAFETY: forwarded from the caller.
     unsafe { imp::decommit(ptr, len) }
+}
+
+/// Whether the OS refuses, right now, to commit `len` more bytes (rounded up
+/// to pages), asked without touching memory: a scratch reservation of `len`
+/// bytes is made writable and released again. `false` when the answer is
+/// unknown (the scratch reservation itself could not be made, for example
+/// under `RLIMIT_AS`). Not subject to [`inject`]: it is a question, not an
+/// operation on the caller's memory.
+pub(crate) fn commit_refused(len: usize) -> bool {
+    let Some(len) = len.checked_next_multiple_of(page_size()).filter(|&l| l > 0) else {
+        return len != 0;
+    };
+    let Ok(p) = imp::reserve(len) else {
+        return false;
+    };
+    // SAFETY: `[p, p + len)` is the reservation just made, page-aligned.
+    let refused = unsafe { imp::commit(p, len) }.is_err_and(|e| e.errno == libc::ENOMEM);
+    // SAFETY: the scratch reservation is ours and never used again.
+    let _ = unsafe { imp::release(p, len) };
+    refused
 }
 
 /// Drops the pages of `[ptr, ptr + len)` but keeps them accessible: they read

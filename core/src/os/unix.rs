@@ -33,10 +33,16 @@ pub(super) fn address_space_limit() -> Option<usize> {
     (r == 0 && lim.rlim_cur != libc::RLIM_INFINITY).then_some(lim.rlim_cur as usize)
 }
 
-#[cfg(target_os = "linux")]
-const NORESERVE: libc::c_int = libc::MAP_NORESERVE;
-#[cfg(not(target_os = "linux"))]
-const NORESERVE: libc::c_int = 0;
+// Reservations are mapped without `MAP_NORESERVE`. A private mapping is
+// charged against the kernel's commit limit when it becomes writable: a
+// `PROT_NONE` reservation costs nothing, and `mprotect(PROT_READ |
+// PROT_WRITE)` charges the pages it makes writable (mprotect(2) fails with
+// ENOMEM when the charge is refused). With `MAP_NORESERVE` the kernel would
+// never charge the mapping, so no commit could ever be refused and every
+// fallible allocation would succeed until the OOM killer ends the process.
+// What the charge means depends on `vm.overcommit_memory` (proc(5)): 0, the
+// default, refuses one request larger than RAM + swap; 1 never refuses; 2
+// refuses when the sum of charges passes `CommitLimit`.
 
 pub(super) fn reserve(len: usize) -> Result<NonNull<u8>, OsError> {
     // SAFETY: an anonymous private mapping with a null hint touches no
@@ -46,7 +52,7 @@ pub(super) fn reserve(len: usize) -> Result<NonNull<u8>, OsError> {
             ptr::null_mut(),
             len,
             libc::PROT_NONE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | NORESERVE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
             -1,
             0,
         )
@@ -73,7 +79,7 @@ pub(super) unsafe fn reserve_at(addr: NonNull<u8>, len: usize) -> Result<(), OsE
             addr.as_ptr().cast(),
             len,
             libc::PROT_NONE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | NORESERVE | flags,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | flags,
             -1,
             0,
         )
