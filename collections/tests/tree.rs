@@ -892,3 +892,104 @@ fn serde_round_trip() {
     let back: TreeSet<u32> = serde_json::from_str(&s).unwrap();
     assert!(back == set);
 }
+
+// ---------------------------------------------------------------------------
+// An inconsistent `Ord` must never cause undefined behaviour (it may give
+// wrong results). The first two tests are the reported reproductions; the
+// rest drive every path that compares keys with keys that lie, flip or
+// panic, with entries large enough (> 2 KiB nodes) to bypass the batch
+// slabs, so valgrind and ASan see any access to a freed node.
+
+thread_local! {
+    static ALWAYS_EQUAL: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Compares its string honestly until `ALWAYS_EQUAL` is set, then says
+/// `Equal` to everything.
+#[derive(Debug)]
+struct FlipKey(String);
+
+impl PartialEq for FlipKey {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o).is_eq()
+    }
+}
+impl Eq for FlipKey {}
+impl PartialOrd for FlipKey {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for FlipKey {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        // Reads both strings either way.
+        let honest = self.0.cmp(&o.0);
+        if ALWAYS_EQUAL.with(Cell::get) {
+            std::cmp::Ordering::Equal
+        } else {
+            honest
+        }
+    }
+}
+
+#[test]
+fn retain_with_an_ord_that_flips_to_equal() {
+    let mut m = TreeMap::new();
+    for i in 0..8 {
+        m.insert(FlipKey(format!("key-{i:04}-padding-padding")), i);
+    }
+    ALWAYS_EQUAL.with(|e| e.set(true));
+    m.retain(|_, _| false);
+    ALWAYS_EQUAL.with(|e| e.set(false));
+    assert!(m.is_empty());
+    assert_eq!(m.iter().count(), 0);
+}
+
+thread_local! {
+    static SAY_LESS: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Compares honestly, except that it answers `Less` while `SAY_LESS` is
+/// set.
+#[derive(Debug)]
+struct LessKey(u32);
+
+impl PartialEq for LessKey {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o).is_eq()
+    }
+}
+impl Eq for LessKey {}
+impl PartialOrd for LessKey {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for LessKey {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        if SAY_LESS.with(Cell::get) {
+            std::cmp::Ordering::Less
+        } else {
+            self.0.cmp(&o.0)
+        }
+    }
+}
+
+#[test]
+fn vacant_entry_insert_after_the_ord_changed_its_mind() {
+    let mut m: TreeMap<LessKey, Vec<u8>> = TreeMap::new();
+    m.insert(LessKey(1), vec![1]);
+    SAY_LESS.with(|s| s.set(true));
+    let e = m.entry(LessKey(1));
+    assert!(matches!(e, Entry::Vacant(_)));
+    SAY_LESS.with(|s| s.set(false));
+    let v = e.or_insert(vec![2]);
+    v.push(7);
+    assert_eq!(*v, [2, 7]);
+    // The entry went where the first search put it: two nodes, both
+    // reachable, each value intact.
+    assert_eq!(m.len(), 2);
+    let mut vals: Vec<Vec<u8>> = m.values().cloned().collect();
+    vals.sort();
+    assert_eq!(vals, [vec![1], vec![2, 7]]);
+}
