@@ -38,8 +38,7 @@
 //!   drop: no node is ever found twice by key. An entry keeps the path of
 //!   its one search and inserts or removes by that path; `retain` removes
 //!   nodes by identity and relinks the rest; bulk operations compare
-//!   first and then relink nodes by position; a range's two ends are
-//!   checked by position, so `range_mut` never yields an entry twice.
+//!   first and then relink nodes by position.
 //!
 //! ```
 //! use mallocv2_collections::tree::TreeMap;
@@ -1367,9 +1366,9 @@ impl<K, V> Walk<K, V> {
             path.push(in_hi);
         }
         // Empty when the first node in range lies after the last one. The
-        // positions are compared, not the keys: whatever the comparisons
-        // said, the two ends then close in on one in-order sequence and
-        // meet, so no node is yielded twice (`RangeMut` relies on it).
+        // positions are compared, not the keys: no user code runs, and if
+        // an inconsistent `Ord` made the two descents cross, the range is
+        // empty rather than everything outside it.
         w.done = match (first, last) {
             (Some(f), Some(l)) => f > l,
             _ => true,
@@ -2504,6 +2503,17 @@ impl<T, A: Allocator + BatchAlloc> TreeSet<T, A> {
         Self {
             map: TreeMap::new_in(alloc),
         }
+    }
+
+    /// The allocator.
+    ///
+    /// ```
+    /// let s: mallocv2_collections::tree::TreeSet<u8> = Default::default();
+    /// assert_eq!(*s.allocator(), mallocv2::Heap);
+    /// ```
+    #[inline]
+    pub fn allocator(&self) -> &A {
+        self.map.allocator()
     }
 
     /// Number of elements.
