@@ -1936,13 +1936,12 @@ impl<'a, K: Ord, V, A: Allocator + BatchAlloc> VacantEntry<'a, K, V, A> {
         self.key
     }
 
-    /// Inserts `value`; allocates one node.
+    /// Inserts `value`; allocates one node. The entry goes where
+    /// [`TreeMap::entry`]'s search found the key absent; nothing is
+    /// compared again.
     ///
     /// # Panics
     /// If the allocator fails.
-    ///
-    /// The entry goes where [`TreeMap::entry`]'s search found the key
-    /// absent; nothing is compared again.
     pub fn insert(self, value: V) -> &'a mut V {
         let layout = TreeMap::<K, V, A>::NODE;
         let Ok(p) = self.map.alloc.allocate(layout) else {
@@ -2729,7 +2728,9 @@ impl<T: Ord, A: Allocator + BatchAlloc> TreeSet<T, A> {
         self.map.remove_entry(value).map(|(k, _)| k)
     }
 
-    /// Keeps the elements for which `f` returns `true`.
+    /// Keeps the elements for which `f` returns `true`, in order. If `f`
+    /// panics, the elements removed before stay removed (see
+    /// [`TreeMap::retain`]).
     ///
     /// ```
     /// let mut s: mallocv2_collections::tree::TreeSet<u8> = [1, 2, 3].into();
@@ -2983,6 +2984,8 @@ impl<T: Ord, A: Allocator + BatchAlloc + Default> FromIterator<T> for TreeSet<T,
 }
 
 impl<T: Ord, A: Allocator + BatchAlloc> Extend<T> for TreeSet<T, A> {
+    /// As [`TreeMap`]'s `extend`: in bulk or one by one; if the iterator
+    /// panics, the elements it yielded before are added.
     fn extend<I: IntoIterator<Item = T>>(&mut self, iter: I) {
         self.map.extend(iter.into_iter().map(|t| (t, ())));
     }
