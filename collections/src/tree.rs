@@ -33,6 +33,12 @@
 //! - Nodes never move: a key's entry keeps its address until it is removed.
 //! - If `Ord` panics during `insert`/`remove`, the map is unchanged (all
 //!   comparisons happen before any link changes).
+//! - An inconsistent `Ord` (one that lies, changes its answers or panics)
+//!   gives wrong results, never undefined behaviour, a leak or a double
+//!   drop: no node is ever found twice by key. An entry keeps the path of
+//!   its one search and inserts or removes by that path; `retain` removes
+//!   nodes by identity and relinks the rest; bulk operations compare
+//!   first and then relink nodes by position.
 //!
 //! ```
 //! use mallocv2_collections::tree::TreeMap;
@@ -58,6 +64,7 @@ use core::marker::PhantomData;
 use core::mem::ManuallyDrop;
 use core::ops::{Bound, Index, RangeBounds};
 use core::ptr::{self, NonNull};
+use std::panic::AssertUnwindSafe;
 
 use mallocv2::alloc::{Allocator, Layout};
 use mallocv2::{BatchAlloc, Heap};
@@ -214,6 +221,152 @@ unsafe fn remove_max<K, V>(link: &mut Link<K, V>) -> NonNull<Node<K, V>> {
     }
 }
 
+/// Unlinks the node at `link` (which is `Some`), putting its successor (or
+/// its only child) in its place; returns it (its links are stale).
+///
+/// # Safety
+/// The subtree at `link` is a valid AVL tree.
+unsafe fn unlink_here<K, V>(link: &mut Link<K, V>) -> NonNull<Node<K, V>> {
+    let n = link.expect("unlink_here of an empty link");
+    // SAFETY: `n` is live (caller); `remove_min` stays inside its subtree.
+    unsafe {
+        let node = n.as_ptr();
+        *link = match ((*node).left, (*node).right) {
+            (None, r) => r,
+            (l, None) => l,
+            (Some(_), Some(_)) => {
+                let m = remove_min(&mut (*node).right);
+                (*m.as_ptr()).left = (*node).left;
+                (*m.as_ptr()).right = (*node).right;
+                Some(rebalance(m))
+            }
+        };
+        n
+    }
+}
+
+/// A path from the root: the directions taken at depths `0..depth`, bit
+/// `127 - i` set when the step at depth `i` went right. It names a link
+/// of the tree by position, not by key, so following it again runs no
+/// user code and cannot disagree with the search that made it.
+///
+/// An AVL tree of `n` nodes is less than `1.45 log2(n + 2)` high, under 95
+/// for any `n` that fits in memory, so 127 directions always suffice.
+#[derive(Clone, Copy, Debug)]
+struct Path {
+    bits: u128,
+    depth: u8,
+}
+
+impl Path {
+    const ROOT: Path = Path { bits: 0, depth: 0 };
+
+    /// Appends one step.
+    #[inline]
+    fn push(&mut self, right: bool) {
+        assert!(self.depth < 127, "TreeMap: path deeper than any AVL tree");
+        if right {
+            self.bits |= 1 << (127 - self.depth);
+        }
+        self.depth += 1;
+    }
+
+    /// Whether the step at depth `i` (< `depth`) went right.
+    #[inline]
+    fn right_at(self, i: u8) -> bool {
+        debug_assert!(i < self.depth, "step {i} beyond depth {}", self.depth);
+        (self.bits >> (127 - i)) & 1 == 1
+    }
+
+    /// The in-order rank of the node this path ends at, as a number that
+    /// compares like the nodes' positions: a left subtree ranks below its
+    /// root, a right subtree above (the path's bits followed by a 1, read
+    /// as a binary fraction).
+    #[inline]
+    fn rank(self) -> u128 {
+        self.bits | (1 << (127 - self.depth))
+    }
+}
+
+/// Searches for `key`, recording the path taken: the node holding it and
+/// the path to that node, or `None` and the path to the empty link where
+/// it would go.
+fn search<K, V, Q>(mut cur: Link<K, V>, key: &Q) -> (Link<K, V>, Path)
+where
+    K: Borrow<Q>,
+    Q: Ord + ?Sized,
+{
+    let mut path = Path::ROOT;
+    while let Some(n) = cur {
+        // SAFETY: a live node of the tree.
+        let node = unsafe { &*n.as_ptr() };
+        cur = match key.cmp(node.key.borrow()) {
+            Ordering::Less => {
+                path.push(false);
+                node.left
+            }
+            Ordering::Greater => {
+                path.push(true);
+                node.right
+            }
+            Ordering::Equal => return (Some(n), path),
+        };
+    }
+    (None, path)
+}
+
+/// Links `new` (a fresh leaf) at the empty link `path` names, below `link`
+/// (which is at depth `at`), and rebalances on the way up. Runs no user
+/// code.
+///
+/// # Safety
+/// The subtree is a valid AVL tree unchanged since `path` was found by
+/// [`search`] (so the path ends at an empty link); `new` is a live leaf
+/// (no children, height 1) not in the tree.
+unsafe fn insert_at<K, V>(link: &mut Link<K, V>, path: Path, at: u8, new: NonNull<Node<K, V>>) {
+    let Some(n) = *link else {
+        debug_assert_eq!(at, path.depth, "the path ends at an empty link");
+        *link = Some(new);
+        return;
+    };
+    // SAFETY: `n` is a live node on the path (caller).
+    unsafe {
+        let node = n.as_ptr();
+        let child = if path.right_at(at) {
+            &mut (*node).right
+        } else {
+            &mut (*node).left
+        };
+        insert_at(child, path, at + 1, new);
+        *link = Some(rebalance(n));
+    }
+}
+
+/// Unlinks the node `path` names, below `link` (at depth `at`), and
+/// rebalances on the way up; returns it. Runs no user code.
+///
+/// # Safety
+/// The subtree is a valid AVL tree unchanged since `path` was found by
+/// [`search`] (so the path ends at a node).
+unsafe fn remove_at<K, V>(link: &mut Link<K, V>, path: Path, at: u8) -> NonNull<Node<K, V>> {
+    let n = link.expect("the path ends at a node");
+    // SAFETY: `n` is a live node on the path (caller).
+    unsafe {
+        if at == path.depth {
+            return unlink_here(link);
+        }
+        let node = n.as_ptr();
+        let child = if path.right_at(at) {
+            &mut (*node).right
+        } else {
+            &mut (*node).left
+        };
+        let removed = remove_at(child, path, at + 1);
+        *link = Some(rebalance(n));
+        removed
+    }
+}
+
 /// Unlinks the node with key `key` from the subtree at `link`.
 ///
 /// # Safety
@@ -231,19 +384,7 @@ where
         let removed = match key.cmp((*node).key.borrow()) {
             Ordering::Less => remove_rec(&mut (*node).left, key),
             Ordering::Greater => remove_rec(&mut (*node).right, key),
-            Ordering::Equal => {
-                *link = match ((*node).left, (*node).right) {
-                    (None, r) => r,
-                    (l, None) => l,
-                    (Some(_), Some(_)) => {
-                        let m = remove_min(&mut (*node).right);
-                        (*m.as_ptr()).left = (*node).left;
-                        (*m.as_ptr()).right = (*node).right;
-                        Some(rebalance(m))
-                    }
-                };
-                return Some(n);
-            }
+            Ordering::Equal => return Some(unlink_here(link)),
         };
         if removed.is_some() {
             *link = Some(rebalance(n));
@@ -252,16 +393,12 @@ where
     }
 }
 
-/// The old value (if the key was present) and the entry's node (dangling
-/// when the key was present).
-type Inserted<K, V> = (Option<V>, NonNull<Node<K, V>>);
-
 /// Outcome of an insertion attempt.
 enum Ins<K, V> {
     /// The key was present; here is the old value.
     Replaced(V),
     /// A node was added.
-    Inserted(NonNull<Node<K, V>>),
+    Inserted,
     /// The node could not be allocated; the tree is unchanged.
     Failed(K, V),
 }
@@ -293,7 +430,7 @@ unsafe fn insert_rec<K: Ord, V, A: Allocator>(
                     })
                 };
                 *link = Some(node);
-                Ins::Inserted(node)
+                Ins::Inserted
             }
             Err(_) => Ins::Failed(key, val),
         };
@@ -306,7 +443,7 @@ unsafe fn insert_rec<K: Ord, V, A: Allocator>(
             Ordering::Greater => insert_rec(&mut (*node).right, key, val, alloc),
             Ordering::Equal => return Ins::Replaced(core::mem::replace(&mut (*node).val, val)),
         };
-        if let Ins::Inserted(_) = r {
+        if let Ins::Inserted = r {
             *link = Some(rebalance(n));
         }
         r
@@ -370,12 +507,18 @@ unsafe fn build<K, V, A: BatchAlloc>(
 /// 65536 items (std's `collect` reserves the full lower bound, which a lying
 /// iterator can make absurd).
 fn collect_vec<T, I: IntoIterator<Item = T>>(items: I) -> std::vec::Vec<T> {
+    let mut v = std::vec::Vec::new();
+    collect_into(&mut v, items);
+    v
+}
+
+/// Appends `items` to the empty `v`, reserving as [`collect_vec`] does.
+fn collect_into<T, I: IntoIterator<Item = T>>(v: &mut std::vec::Vec<T>, items: I) {
     let it = items.into_iter();
-    let mut v = std::vec::Vec::with_capacity(it.size_hint().0.min(1 << 16));
+    v.reserve(it.size_hint().0.min(1 << 16));
     for x in it {
         v.push(x);
     }
-    v
 }
 
 /// Sorts `v` stably by key and removes duplicate keys, keeping the last
@@ -893,17 +1036,12 @@ impl<K: Ord, V, A: Allocator + BatchAlloc> TreeMap<K, V, A> {
     /// # Ok::<(), mallocv2_collections::TryReserveError>(())
     /// ```
     pub fn try_insert(&mut self, key: K, val: V) -> Result<Option<V>, TryReserveError> {
-        self.insert_node(key, val).map(|(old, _)| old)
-    }
-
-    /// Inserts and returns the old value (if any) and the entry's node.
-    fn insert_node(&mut self, key: K, val: V) -> Result<Inserted<K, V>, TryReserveError> {
         // SAFETY: the tree is valid and its nodes come from `self.alloc`.
         match unsafe { insert_rec(&mut self.root, key, val, &self.alloc) } {
-            Ins::Replaced(old) => Ok((Some(old), NonNull::dangling())),
-            Ins::Inserted(n) => {
+            Ins::Replaced(old) => Ok(Some(old)),
+            Ins::Inserted => {
                 self.len += 1;
-                Ok((None, n))
+                Ok(None)
             }
             Ins::Failed(..) => Err(TryReserveError::AllocError { layout: Self::NODE }),
         }
@@ -997,7 +1135,13 @@ impl<K: Ord, V, A: Allocator + BatchAlloc> TreeMap<K, V, A> {
         }
     }
 
-    /// Keeps only the entries for which `f` returns `true`.
+    /// Keeps only the entries for which `f` returns `true`, visiting them
+    /// in key order. `O(n)`: the kept nodes are relinked into a balanced
+    /// tree, each removed node is freed on its own; no key is compared.
+    ///
+    /// If `f` (or the drop of a removed entry) panics, the entries removed
+    /// before stay removed and all the others stay in the map, as with
+    /// `BTreeMap::retain`.
     ///
     /// ```
     /// let mut m: mallocv2_collections::tree::TreeMap<u8, u8> = [(1, 1), (2, 2)].into();
@@ -1005,20 +1149,27 @@ impl<K: Ord, V, A: Allocator + BatchAlloc> TreeMap<K, V, A> {
     /// assert_eq!(m.len(), 1);
     /// ```
     pub fn retain<F: FnMut(&K, &mut V) -> bool>(&mut self, mut f: F) {
-        let mut doomed = std::vec::Vec::new();
-        for (k, v) in self.iter_mut() {
-            if !f(k, v) {
-                doomed.push(NonNull::from(k));
-            }
-        }
-        for k in doomed {
-            // SAFETY: `k` points to the key of a live node: nodes never
-            // move and only the node being removed is freed; it is read
-            // before its own removal.
-            let removed = unsafe { remove_rec(&mut self.root, k.as_ref()) };
-            if let Some(n) = removed {
-                // SAFETY: the node is unlinked and ours.
-                drop(unsafe { self.take_node(n) });
+        let nodes = self.nodes_in_order();
+        self.root = None;
+        let mut g = Retain {
+            map: self,
+            nodes,
+            kept: 0,
+            next: 0,
+        };
+        while g.next < g.nodes.len() {
+            let n = g.nodes[g.next];
+            // SAFETY: `n` is a live node; the map is detached and borrowed
+            // by the guard, so these are the only references to its entry.
+            let keep = unsafe { f(&(*n.as_ptr()).key, &mut (*n.as_ptr()).val) };
+            g.next += 1;
+            if keep {
+                g.nodes[g.kept] = n;
+                g.kept += 1;
+            } else {
+                // SAFETY: `n` is no longer in `nodes[..kept]` or
+                // `nodes[next..]`, the only nodes the guard relinks.
+                drop(unsafe { g.map.take_node(n) });
             }
         }
     }
@@ -1033,9 +1184,20 @@ impl<K: Ord, V, A: Allocator + BatchAlloc> TreeMap<K, V, A> {
     /// assert_eq!(m["a"], 2);
     /// ```
     pub fn entry(&mut self, key: K) -> Entry<'_, K, V, A> {
-        match find(self.root, &key) {
-            Some(node) => Entry::Occupied(OccupiedEntry { map: self, node }),
-            None => Entry::Vacant(VacantEntry { map: self, key }),
+        // The entry keeps the path of this one search: inserting or
+        // removing through it follows the path and compares nothing, so
+        // an `Ord` that changes its mind cannot make them disagree.
+        match search(self.root, &key) {
+            (Some(node), path) => Entry::Occupied(OccupiedEntry {
+                map: self,
+                node,
+                path,
+            }),
+            (None, path) => Entry::Vacant(VacantEntry {
+                map: self,
+                key,
+                path,
+            }),
         }
     }
 
@@ -1082,6 +1244,31 @@ impl<K: Ord, V, A: Allocator + BatchAlloc> TreeMap<K, V, A> {
             walk: Walk::range(self.root, range.start_bound(), range.end_bound()),
             _marker: PhantomData,
         }
+    }
+}
+
+/// The state of a [`TreeMap::retain`]: the map's nodes in key order,
+/// those before `kept` kept, those from `next` on not yet visited (the
+/// ones between were removed). Dropping it, at the end or when the
+/// predicate panics, relinks the kept and unvisited nodes into the map.
+struct Retain<'a, K, V, A: Allocator + BatchAlloc> {
+    map: &'a mut TreeMap<K, V, A>,
+    nodes: std::vec::Vec<NonNull<Node<K, V>>>,
+    kept: usize,
+    next: usize,
+}
+
+impl<K, V, A: Allocator + BatchAlloc> Drop for Retain<'_, K, V, A> {
+    fn drop(&mut self) {
+        debug_assert!(self.kept <= self.next && self.next <= self.nodes.len());
+        self.nodes.copy_within(self.next.., self.kept);
+        self.nodes
+            .truncate(self.kept + (self.nodes.len() - self.next));
+        // SAFETY: the remaining nodes are live, distinct and in key order
+        // (a sub-sequence of the map's in-order nodes), and no longer
+        // linked anywhere else.
+        self.map.root = unsafe { relink(&self.nodes) };
+        self.map.len = self.nodes.len();
     }
 }
 
@@ -1138,8 +1325,9 @@ impl<K, V> Walk<K, V> {
             back: std::vec::Vec::with_capacity(cap),
             done: false,
         };
-        // Front: the path to the first key >= (or >) `lo`.
-        let mut cur = root;
+        // Front: the path to the first key >= (or >) `lo`; `first` is the
+        // rank of the top of `front`.
+        let (mut cur, mut path, mut first) = (root, Path::ROOT, None);
         while let Some(n) = cur {
             // SAFETY: live nodes of the borrowed tree.
             let node = unsafe { &*n.as_ptr() };
@@ -1151,12 +1339,14 @@ impl<K, V> Walk<K, V> {
             };
             if in_lo {
                 w.front.push(n);
+                first = Some(path.rank());
                 cur = node.left;
             } else {
                 cur = node.right;
             }
+            path.push(!in_lo);
         }
-        let mut cur = root;
+        let (mut cur, mut path, mut last) = (root, Path::ROOT, None);
         while let Some(n) = cur {
             // SAFETY: live nodes of the borrowed tree.
             let node = unsafe { &*n.as_ptr() };
@@ -1168,16 +1358,19 @@ impl<K, V> Walk<K, V> {
             };
             if in_hi {
                 w.back.push(n);
+                last = Some(path.rank());
                 cur = node.right;
             } else {
                 cur = node.left;
             }
+            path.push(in_hi);
         }
-        w.done = match (w.front.last(), w.back.last()) {
-            // SAFETY: live nodes of the borrowed tree.
-            (Some(f), Some(b)) => unsafe {
-                (*f.as_ptr()).key.borrow() > (*b.as_ptr()).key.borrow()
-            },
+        // Empty when the first node in range lies after the last one. The
+        // positions are compared, not the keys: no user code runs, and if
+        // an inconsistent `Ord` made the two descents cross, the range is
+        // empty rather than everything outside it.
+        w.done = match (first, last) {
+            (Some(f), Some(l)) => f > l,
             _ => true,
         };
         w
@@ -1654,6 +1847,9 @@ pub enum Entry<'a, K, V, A: Allocator + BatchAlloc = Heap> {
 pub struct VacantEntry<'a, K, V, A: Allocator + BatchAlloc = Heap> {
     map: &'a mut TreeMap<K, V, A>,
     key: K,
+    /// The empty link where the key goes (the tree cannot change while
+    /// the map is borrowed).
+    path: Path,
 }
 
 /// A present key's slot.
@@ -1661,6 +1857,8 @@ pub struct OccupiedEntry<'a, K, V, A: Allocator + BatchAlloc = Heap> {
     map: &'a mut TreeMap<K, V, A>,
     /// The key's node (nodes never move while the map is borrowed).
     node: NonNull<Node<K, V>>,
+    /// The path from the root to `node`.
+    path: Path,
 }
 
 impl<K: fmt::Debug, V: fmt::Debug, A: Allocator + BatchAlloc> fmt::Debug for Entry<'_, K, V, A> {
@@ -1738,18 +1936,34 @@ impl<'a, K: Ord, V, A: Allocator + BatchAlloc> VacantEntry<'a, K, V, A> {
         self.key
     }
 
-    /// Inserts `value`; allocates one node.
+    /// Inserts `value`; allocates one node. The entry goes where
+    /// [`TreeMap::entry`]'s search found the key absent; nothing is
+    /// compared again.
     ///
     /// # Panics
     /// If the allocator fails.
     pub fn insert(self, value: V) -> &'a mut V {
-        let (_, n) = self
-            .map
-            .insert_node(self.key, value)
-            .unwrap_or_else(|e| alloc_failed(e));
-        // SAFETY: the new node is live and the map stays mutably borrowed
-        // for `'a`.
-        unsafe { &mut (*n.as_ptr()).val }
+        let layout = TreeMap::<K, V, A>::NODE;
+        let Ok(p) = self.map.alloc.allocate(layout) else {
+            alloc_failed(TryReserveError::AllocError { layout })
+        };
+        let node = p.cast::<Node<K, V>>();
+        // SAFETY: a fresh block valid for a `Node`; the tree is unchanged
+        // since `entry` found `path` (the map is borrowed by the entry), so
+        // the path ends at an empty link; the node is then live, and the
+        // map stays mutably borrowed for `'a`.
+        unsafe {
+            node.as_ptr().write(Node {
+                left: None,
+                right: None,
+                height: 1,
+                key: self.key,
+                val: value,
+            });
+            insert_at(&mut self.map.root, self.path, 0, node);
+            self.map.len += 1;
+            &mut (*node.as_ptr()).val
+        }
     }
 }
 
@@ -1785,14 +1999,13 @@ impl<'a, K, V, A: Allocator + BatchAlloc> OccupiedEntry<'a, K, V, A> {
 }
 
 impl<K: Ord, V, A: Allocator + BatchAlloc> OccupiedEntry<'_, K, V, A> {
-    /// Removes the entry; frees just its node.
+    /// Removes the entry; frees just its node. Nothing is compared: the
+    /// node is unlinked by the path [`TreeMap::entry`] found.
     pub fn remove_entry(self) -> (K, V) {
-        // SAFETY: the key is read through a live node; `remove_rec`
-        // compares before unlinking, and the node is freed only after.
-        let key: *const K = unsafe { &(*self.node.as_ptr()).key };
-        // SAFETY: the tree is valid; the key stays valid during the call
-        // (its node is unlinked, not freed).
-        let n = unsafe { remove_rec(&mut self.map.root, &*key) }.expect("occupied key present");
+        // SAFETY: the tree is unchanged since `entry` found `path` (the map
+        // is borrowed by the entry), so the path ends at `node`.
+        let n = unsafe { remove_at(&mut self.map.root, self.path, 0) };
+        debug_assert_eq!(n, self.node, "the path leads to the entry's node");
         // SAFETY: the node is unlinked and ours.
         unsafe { self.map.take_node(n) }
     }
@@ -1884,10 +2097,30 @@ impl<K: Ord, V, A: Allocator + BatchAlloc> Extend<(K, V)> for TreeMap<K, V, A> {
     /// log m)`); otherwise each is inserted on its own (`O(m log n)`).
     /// A repeated key keeps its last value.
     ///
+    /// If the iterator panics, the items it yielded before are added (as
+    /// `BTreeMap::extend` would have inserted them), then the panic goes
+    /// on. If `Ord` panics during a bulk merge, nothing is added and the
+    /// items are dropped.
+    ///
     /// # Panics
     /// If the allocator fails (the map is then unchanged on the bulk path).
     fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
-        let items = collect_vec(iter);
+        let mut items = std::vec::Vec::new();
+        // `items` is whole whenever the iterator panics (a push completes
+        // or does not happen), and nothing else is touched before the
+        // panic is resumed.
+        let got = std::panic::catch_unwind(AssertUnwindSafe(|| collect_into(&mut items, iter)));
+        self.add_collected(items);
+        if let Err(panic) = got {
+            std::panic::resume_unwind(panic);
+        }
+    }
+}
+
+impl<K: Ord, V, A: Allocator + BatchAlloc> TreeMap<K, V, A> {
+    /// The second half of [`Extend::extend`]: adds collected items in bulk
+    /// or one by one.
+    fn add_collected(&mut self, items: std::vec::Vec<(K, V)>) {
         if items.len().saturating_mul(8) >= self.len {
             if let Err(e) = self.merge_sorted(sort_dedup(items)) {
                 alloc_failed(e)
@@ -2035,6 +2268,10 @@ impl<K: Ord, V, A: Allocator + BatchAlloc> TreeMap<K, V, A> {
     /// relinks the tree around old and new nodes (`O(n + m log m)`; no
     /// entry moves). An existing key keeps its key and takes the new value,
     /// as with [`insert`](Self::insert).
+    ///
+    /// All or none holds for panics too: if the iterator or `Ord` panics,
+    /// nothing is added (where [`Extend::extend`] keeps what the iterator
+    /// yielded before its panic).
     ///
     /// # Errors
     /// [`TryReserveError::AllocError`] if the new nodes cannot all be
@@ -2267,6 +2504,17 @@ impl<T, A: Allocator + BatchAlloc> TreeSet<T, A> {
         }
     }
 
+    /// The allocator.
+    ///
+    /// ```
+    /// let s: mallocv2_collections::tree::TreeSet<u8> = Default::default();
+    /// assert_eq!(*s.allocator(), mallocv2::Heap);
+    /// ```
+    #[inline]
+    pub fn allocator(&self) -> &A {
+        self.map.allocator()
+    }
+
     /// Number of elements.
     ///
     /// ```
@@ -2480,7 +2728,9 @@ impl<T: Ord, A: Allocator + BatchAlloc> TreeSet<T, A> {
         self.map.remove_entry(value).map(|(k, _)| k)
     }
 
-    /// Keeps the elements for which `f` returns `true`.
+    /// Keeps the elements for which `f` returns `true`, in order. If `f`
+    /// panics, the elements removed before stay removed (see
+    /// [`TreeMap::retain`]).
     ///
     /// ```
     /// let mut s: mallocv2_collections::tree::TreeSet<u8> = [1, 2, 3].into();
@@ -2734,6 +2984,8 @@ impl<T: Ord, A: Allocator + BatchAlloc + Default> FromIterator<T> for TreeSet<T,
 }
 
 impl<T: Ord, A: Allocator + BatchAlloc> Extend<T> for TreeSet<T, A> {
+    /// As [`TreeMap`]'s `extend`: in bulk or one by one; if the iterator
+    /// panics, the elements it yielded before are added.
     fn extend<I: IntoIterator<Item = T>>(&mut self, iter: I) {
         self.map.extend(iter.into_iter().map(|t| (t, ())));
     }

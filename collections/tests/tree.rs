@@ -892,3 +892,645 @@ fn serde_round_trip() {
     let back: TreeSet<u32> = serde_json::from_str(&s).unwrap();
     assert!(back == set);
 }
+
+// ---------------------------------------------------------------------------
+// An inconsistent `Ord` must never cause undefined behaviour (it may give
+// wrong results). The first two tests are the reported reproductions; the
+// rest drive every path that compares keys with keys that lie, flip or
+// panic, with entries large enough (> 2 KiB nodes) to bypass the batch
+// slabs, so valgrind and ASan see any access to a freed node.
+
+thread_local! {
+    static ALWAYS_EQUAL: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Compares its string honestly until `ALWAYS_EQUAL` is set, then says
+/// `Equal` to everything.
+#[derive(Debug)]
+struct FlipKey(String);
+
+impl PartialEq for FlipKey {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o).is_eq()
+    }
+}
+impl Eq for FlipKey {}
+impl PartialOrd for FlipKey {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for FlipKey {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        // Reads both strings either way.
+        let honest = self.0.cmp(&o.0);
+        if ALWAYS_EQUAL.with(Cell::get) {
+            std::cmp::Ordering::Equal
+        } else {
+            honest
+        }
+    }
+}
+
+#[test]
+fn retain_with_an_ord_that_flips_to_equal() {
+    let mut m = TreeMap::new();
+    for i in 0..8 {
+        m.insert(FlipKey(format!("key-{i:04}-padding-padding")), i);
+    }
+    ALWAYS_EQUAL.with(|e| e.set(true));
+    m.retain(|_, _| false);
+    ALWAYS_EQUAL.with(|e| e.set(false));
+    assert!(m.is_empty());
+    assert_eq!(m.iter().count(), 0);
+}
+
+thread_local! {
+    static SAY_LESS: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Compares honestly, except that it answers `Less` while `SAY_LESS` is
+/// set.
+#[derive(Debug)]
+struct LessKey(u32);
+
+impl PartialEq for LessKey {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o).is_eq()
+    }
+}
+impl Eq for LessKey {}
+impl PartialOrd for LessKey {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for LessKey {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        if SAY_LESS.with(Cell::get) {
+            std::cmp::Ordering::Less
+        } else {
+            self.0.cmp(&o.0)
+        }
+    }
+}
+
+#[test]
+fn vacant_entry_insert_after_the_ord_changed_its_mind() {
+    let mut m: TreeMap<LessKey, Vec<u8>> = TreeMap::new();
+    m.insert(LessKey(1), vec![1]);
+    SAY_LESS.with(|s| s.set(true));
+    let e = m.entry(LessKey(1));
+    assert!(matches!(e, Entry::Vacant(_)));
+    SAY_LESS.with(|s| s.set(false));
+    let v = e.or_insert(vec![2]);
+    v.push(7);
+    assert_eq!(*v, [2, 7]);
+    // The entry went where the first search put it: two nodes, both
+    // reachable, each value intact.
+    assert_eq!(m.len(), 2);
+    let mut vals: Vec<Vec<u8>> = m.values().cloned().collect();
+    vals.sort();
+    assert_eq!(vals, [vec![1], vec![2, 7]]);
+}
+
+/// How [`Huge`]'s `Ord` lies once it starts to.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Lie {
+    Honest,
+    Equal,
+    Less,
+    Greater,
+    Reversed,
+    Random,
+}
+
+const LIES: [Lie; 5] = [
+    Lie::Equal,
+    Lie::Less,
+    Lie::Greater,
+    Lie::Reversed,
+    Lie::Random,
+];
+
+/// When [`Huge`]'s `Ord` lies or panics, counted in calls since `arm`.
+#[derive(Clone, Copy, Debug)]
+struct Evil {
+    lie: Lie,
+    /// The first call that lies (the switch flips there).
+    lie_from: usize,
+    /// The call that panics.
+    panic_at: usize,
+}
+
+const HONEST: Evil = Evil {
+    lie: Lie::Honest,
+    lie_from: usize::MAX,
+    panic_at: usize::MAX,
+};
+
+thread_local! {
+    static EVIL: Cell<Evil> = const { Cell::new(HONEST) };
+    static CALLS: Cell<usize> = const { Cell::new(0) };
+    static RNG: Cell<u64> = const { Cell::new(1) };
+    static HUGE_LIVE: Cell<isize> = const { Cell::new(0) };
+    /// Set when a dropped or corrupted `Huge` is seen, or an entry is
+    /// yielded twice.
+    static BAD: Cell<Option<&'static str>> = const { Cell::new(None) };
+}
+
+fn bad(what: &'static str) {
+    BAD.with(|b| {
+        if b.get().is_none() {
+            b.set(Some(what));
+        }
+    });
+}
+
+fn arm(e: Evil) {
+    CALLS.with(|c| c.set(0));
+    RNG.with(|r| r.set(0x9E37_79B9_7F4A_7C15 ^ e.lie_from as u64));
+    EVIL.with(|x| x.set(e));
+}
+
+/// Back to honest; returns the number of comparisons made while armed.
+fn disarm() -> usize {
+    EVIL.with(|x| x.set(HONEST));
+    CALLS.with(Cell::get)
+}
+
+const PAD: usize = 4096;
+const MAGIC: u32 = 0x5AFE_B16E;
+
+/// A key or value of over 4 KiB, so a node holding it is not in a batch
+/// slab and valgrind/ASan see its memory; it counts the live instances and
+/// checks on every use and drop that it is intact and not dropped yet.
+struct Huge {
+    k: u32,
+    magic: u32,
+    pad: [u8; PAD],
+}
+
+impl Huge {
+    fn new(k: u32) -> Self {
+        HUGE_LIVE.with(|l| l.set(l.get() + 1));
+        Huge {
+            k,
+            magic: MAGIC,
+            pad: [k as u8; PAD],
+        }
+    }
+
+    fn check(&self) {
+        if self.magic != MAGIC || self.pad[0] != self.k as u8 || self.pad[PAD - 1] != self.k as u8 {
+            bad("a dropped or corrupted entry was used");
+        }
+    }
+}
+
+impl Clone for Huge {
+    fn clone(&self) -> Self {
+        self.check();
+        Huge::new(self.k)
+    }
+}
+
+impl std::fmt::Debug for Huge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Huge({})", self.k)
+    }
+}
+
+impl Drop for Huge {
+    fn drop(&mut self) {
+        self.check();
+        self.magic = 0;
+        HUGE_LIVE.with(|l| l.set(l.get() - 1));
+    }
+}
+
+impl PartialEq for Huge {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o).is_eq()
+    }
+}
+impl Eq for Huge {}
+impl PartialOrd for Huge {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Huge {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        use std::cmp::Ordering::*;
+        let n = CALLS.with(|c| {
+            c.set(c.get() + 1);
+            c.get() - 1
+        });
+        let e = EVIL.with(Cell::get);
+        if n == e.panic_at {
+            panic!("Ord panics at call {n}");
+        }
+        // Both sides are read whatever the answer.
+        self.check();
+        o.check();
+        let honest = self
+            .k
+            .cmp(&o.k)
+            .then(self.pad[PAD - 1].cmp(&o.pad[PAD - 1]));
+        if n < e.lie_from {
+            return honest;
+        }
+        match e.lie {
+            Lie::Honest => honest,
+            Lie::Equal => Equal,
+            Lie::Less => Less,
+            Lie::Greater => Greater,
+            Lie::Reversed => honest.reverse(),
+            Lie::Random => RNG.with(|r| {
+                let mut x = r.get();
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                r.set(x);
+                [Less, Equal, Greater][(x % 3) as usize]
+            }),
+        }
+    }
+}
+
+type HugeMap = TreeMap<Huge, Huge, Failing>;
+type HugeSet = TreeSet<Huge, Failing>;
+
+/// Keys in a torture map: the even numbers below `2 * N_KEYS`.
+const N_KEYS: u32 = 12;
+
+fn pair(k: u32) -> (Huge, Huge) {
+    (Huge::new(k), Huge::new(k + 1000))
+}
+
+/// A map of the even keys, built one insert at a time or in bulk.
+fn huge_map(bulk: bool, alloc: &Failing) -> HugeMap {
+    if bulk {
+        TreeMap::try_from_iter_in((0..N_KEYS).map(|i| pair(2 * i)), alloc.clone()).unwrap()
+    } else {
+        let mut m = TreeMap::new_in(alloc.clone());
+        for i in [5, 1, 9, 0, 11, 3, 7, 2, 10, 4, 8, 6] {
+            m.insert(Huge::new(2 * i), Huge::new(2 * i + 1000));
+        }
+        m
+    }
+}
+
+/// Walks the map both ways and checks every entry is intact, each node
+/// is reached once and the length is right. (The order may be wrong: the
+/// `Ord` lied.)
+fn check_huge_map(m: &HugeMap) {
+    let mut seen = std::collections::HashSet::new();
+    for (k, v) in m.iter() {
+        k.check();
+        v.check();
+        if !seen.insert(k as *const Huge) {
+            bad("iter yielded a node twice");
+        }
+    }
+    if seen.len() != m.len() || m.iter().rev().count() != m.len() {
+        bad("iteration and len disagree");
+    }
+    // The tree still works for honest operations afterwards.
+    let x = m.first_key_value().map(|(k, _)| k.k);
+    let y = m.last_key_value().map(|(k, _)| k.k);
+    assert_eq!(x.is_some(), y.is_some());
+}
+
+/// Runs `op` on a fresh map with `Huge`'s `Ord` set to `evil`; checks that
+/// no entry was used after its drop, nothing leaked and nothing was
+/// dropped twice. Returns how many comparisons were made.
+fn run_evil<R>(what: &str, bulk: bool, evil: Evil, op: &dyn Fn(&mut HugeMap) -> R) -> usize {
+    assert_eq!(HUGE_LIVE.with(Cell::get), 0, "{what}: live entries before");
+    let alloc = Failing::new();
+    let calls;
+    {
+        let mut m = huge_map(bulk, &alloc);
+        arm(evil);
+        let r = catch_unwind(AssertUnwindSafe(|| op(&mut m)));
+        calls = disarm();
+        check_huge_map(&m);
+        drop(r);
+        drop(m);
+    }
+    let case = format!("{what} (bulk {bulk}, {evil:?})");
+    assert_eq!(BAD.with(Cell::take), None, "{case}");
+    assert_eq!(
+        HUGE_LIVE.with(Cell::get),
+        0,
+        "{case}: leaked or dropped twice"
+    );
+    assert_eq!(alloc.live(), 0, "{case}: nodes leaked or freed twice");
+    calls
+}
+
+/// Every way `Huge`'s `Ord` can misbehave in `op`: each lie flipped on at
+/// every call of an honest run, and a panic at every call.
+fn torture<R>(what: &str, op: &dyn Fn(&mut HugeMap) -> R) {
+    let slow = std::env::var_os("MALLOCV2_SLOW_RUNNER").is_some();
+    for bulk in [false, true] {
+        let calls = run_evil(what, bulk, HONEST, op);
+        for lie in LIES {
+            // Under the slow runner every third flip point (and the last).
+            let step = if slow { 3 } else { 1 };
+            for lie_from in (0..=calls).step_by(step).chain([calls]) {
+                let evil = Evil {
+                    lie,
+                    lie_from,
+                    panic_at: usize::MAX,
+                };
+                run_evil(what, bulk, evil, op);
+            }
+        }
+        for panic_at in 0..calls {
+            let evil = Evil { panic_at, ..HONEST };
+            run_evil(what, bulk, evil, op);
+        }
+    }
+}
+
+/// A map from the odd keys 1, 3, .., 13 and some even ones, to merge in.
+fn odd_map(alloc: &Failing) -> HugeMap {
+    TreeMap::try_from_iter_in([1, 3, 4, 5, 7, 8, 13].map(pair), alloc.clone()).unwrap()
+}
+
+#[test]
+fn evil_ord_insert_and_remove() {
+    torture("insert", &|m| {
+        m.insert(Huge::new(5), Huge::new(1005));
+        m.insert(Huge::new(4), Huge::new(1004));
+    });
+    torture("remove", &|m| {
+        drop(m.remove(&Huge::new(6)));
+        drop(m.remove_entry(&Huge::new(7)));
+    });
+    torture("get", &|m| {
+        if let Some(v) = m.get_mut(&Huge::new(8)) {
+            v.check();
+        }
+        m.contains_key(&Huge::new(9))
+    });
+}
+
+#[test]
+fn evil_ord_entries() {
+    torture("entry vacant insert", &|m| {
+        let v = m.entry(Huge::new(5)).or_insert(Huge::new(1005));
+        v.check();
+        *v = Huge::new(2005);
+    });
+    torture("entry occupied remove", &|m| match m.entry(Huge::new(6)) {
+        Entry::Occupied(o) => drop(o.remove_entry()),
+        Entry::Vacant(v) => v.insert(Huge::new(1006)).check(),
+    });
+    torture("entry and_modify or_insert_with", &|m| {
+        m.entry(Huge::new(3))
+            .and_modify(|v| v.check())
+            .or_insert_with(|| Huge::new(1003))
+            .check();
+    });
+}
+
+#[test]
+fn evil_ord_retain() {
+    torture("retain none", &|m| m.retain(|_, _| false));
+    torture("retain some", &|m| m.retain(|k, _| k.k % 4 == 0));
+}
+
+#[test]
+fn evil_ord_split_off_and_append() {
+    torture("split_off", &|m| {
+        let rest = m.split_off(&Huge::new(7));
+        check_huge_map(&rest);
+        rest
+    });
+    torture("append", &|m| {
+        let mut other = odd_map(m.allocator());
+        m.append(&mut other);
+        assert!(other.is_empty());
+    });
+}
+
+#[test]
+fn evil_ord_extend() {
+    torture("extend in bulk", &|m| {
+        m.extend([9, 2, 5, 7, 2, 30].map(pair))
+    });
+    torture("extend one by one", &|m| m.extend([9].map(pair)));
+    torture("try_extend", &|m| {
+        m.try_extend([9, 2, 5, 7, 2, 30].map(pair))
+    });
+    torture("from_iter", &|m| {
+        *m = TreeMap::try_from_iter_in([9, 2, 5, 7, 2, 30, 1].map(pair), m.allocator().clone())
+            .unwrap();
+    });
+}
+
+#[test]
+fn evil_ord_ranges() {
+    torture("range", &|m| {
+        let n = m.range(Huge::new(3)..Huge::new(15)).count();
+        let b = m.range(Huge::new(3)..=Huge::new(15)).rev().count();
+        assert!(n <= m.len() && b <= m.len());
+    });
+    torture("range_mut", &|m| {
+        let len = m.len();
+        let mut seen = std::collections::HashSet::new();
+        let mut r = m.range_mut((Bound::Excluded(Huge::new(3)), Bound::Unbounded));
+        // Alternate the ends so they have to meet.
+        let mut front = true;
+        while let Some((k, v)) = if front { r.next() } else { r.next_back() } {
+            front = !front;
+            k.check();
+            if !seen.insert(v as *mut Huge) {
+                bad("range_mut yielded an entry twice");
+            }
+        }
+        assert!(seen.len() <= len);
+    });
+}
+
+/// Runs `op` on a set of the even keys with `Huge`'s `Ord` set to `evil`
+/// (as [`run_evil`]).
+fn run_evil_set<R>(what: &str, bulk: bool, evil: Evil, op: &dyn Fn(&mut HugeSet) -> R) -> usize {
+    let alloc = Failing::new();
+    let calls;
+    {
+        let mut s: HugeSet = if bulk {
+            TreeSet::try_from_iter_in((0..N_KEYS).map(|i| Huge::new(2 * i)), alloc.clone()).unwrap()
+        } else {
+            let mut s = TreeSet::new_in(alloc.clone());
+            for i in [5, 1, 9, 0, 11, 3, 7, 2, 10, 4, 8, 6] {
+                s.insert(Huge::new(2 * i));
+            }
+            s
+        };
+        arm(evil);
+        let r = catch_unwind(AssertUnwindSafe(|| op(&mut s)));
+        calls = disarm();
+        let mut seen = std::collections::HashSet::new();
+        for k in s.iter() {
+            k.check();
+            seen.insert(k as *const Huge);
+        }
+        assert_eq!(seen.len(), s.len(), "{what}");
+        drop(r);
+        drop(s);
+    }
+    let case = format!("set {what} (bulk {bulk}, {evil:?})");
+    assert_eq!(BAD.with(Cell::take), None, "{case}");
+    assert_eq!(
+        HUGE_LIVE.with(Cell::get),
+        0,
+        "{case}: leaked or dropped twice"
+    );
+    assert_eq!(alloc.live(), 0, "{case}: nodes leaked or freed twice");
+    calls
+}
+
+fn torture_set<R>(what: &str, op: &dyn Fn(&mut HugeSet) -> R) {
+    for bulk in [false, true] {
+        let calls = run_evil_set(what, bulk, HONEST, op);
+        for lie in LIES {
+            for lie_from in 0..=calls {
+                let evil = Evil {
+                    lie,
+                    lie_from,
+                    panic_at: usize::MAX,
+                };
+                run_evil_set(what, bulk, evil, op);
+            }
+        }
+        for panic_at in 0..calls {
+            run_evil_set(what, bulk, Evil { panic_at, ..HONEST }, op);
+        }
+    }
+}
+
+#[test]
+fn evil_ord_tree_set() {
+    torture_set("insert, remove, take", &|s| {
+        s.insert(Huge::new(5));
+        s.insert(Huge::new(6));
+        s.remove(&Huge::new(8));
+        drop(s.take(&Huge::new(10)));
+        s.contains(&Huge::new(3))
+    });
+    torture_set("retain", &|s| s.retain(|k| k.k % 4 == 0));
+    torture_set("split_off and append", &|s| {
+        let mut rest = s.split_off(&Huge::new(9));
+        let mut more: HugeSet =
+            TreeSet::try_from_iter_in([3, 4, 17].map(Huge::new), s.allocator().clone()).unwrap();
+        s.append(&mut more);
+        s.append(&mut rest);
+    });
+    torture_set("extend, try_extend, range", &|s| {
+        s.extend([7, 2, 40].map(Huge::new));
+        s.try_extend([9, 1].map(Huge::new)).unwrap();
+        s.range(Huge::new(2)..Huge::new(12)).count()
+    });
+}
+
+// ---------------------------------------------------------------------------
+// A panicking `retain` predicate or `extend` iterator keeps the work done
+// before the panic, as `BTreeMap` does.
+
+#[test]
+fn retain_predicate_panic_keeps_the_removals_before_it() {
+    for bulk in [false, true] {
+        for panic_at in 0..=N_KEYS as usize {
+            let alloc = Failing::new();
+            let mut m = huge_map(bulk, &alloc);
+            let mut std: BTreeMap<u32, u32> = (0..N_KEYS).map(|i| (2 * i, 2 * i + 1000)).collect();
+            // Removes the multiples of 4, panics at call `panic_at`.
+            let pred = |calls: &mut usize, k: u32| {
+                *calls += 1;
+                if *calls - 1 == panic_at {
+                    panic!("predicate panics");
+                }
+                k % 4 != 0
+            };
+            let mut calls = 0;
+            let r = catch_unwind(AssertUnwindSafe(|| m.retain(|k, _| pred(&mut calls, k.k))));
+            let mut calls = 0;
+            let s = catch_unwind(AssertUnwindSafe(|| std.retain(|k, _| pred(&mut calls, *k))));
+            assert_eq!(r.is_err(), s.is_err());
+            assert_eq!(r.is_err(), panic_at < N_KEYS as usize);
+            let got: Vec<(u32, u32)> = m.iter().map(|(k, v)| (k.k, v.k)).collect();
+            let want: Vec<(u32, u32)> = std.into_iter().collect();
+            assert_eq!(got, want, "bulk {bulk}, panic at {panic_at}");
+            m.check_invariants();
+            drop(m);
+            assert_eq!(HUGE_LIVE.with(Cell::get), 0, "leaked or dropped twice");
+            assert_eq!(alloc.live(), 0, "nodes leaked or freed twice");
+        }
+    }
+}
+
+#[test]
+fn extend_iterator_panic_keeps_the_items_before_it() {
+    // Small extends (one by one) and large ones (in bulk), into an empty
+    // and a full map, with a repeated key among the items.
+    let items = [31, 5, 2, 40, 5, 33, 7, 9, 11, 13, 15, 17, 19, 21, 23];
+    for (bulk, start) in [(false, 0), (true, 0), (false, 12), (true, 12)] {
+        for take in [1, 3, items.len()] {
+            for panic_at in 0..=take {
+                let alloc = Failing::new();
+                let mut m: HugeMap = if start == 0 {
+                    TreeMap::new_in(alloc.clone())
+                } else {
+                    huge_map(bulk, &alloc)
+                };
+                let mut std: BTreeMap<u32, u32> =
+                    (0..start).map(|i| (2 * i, 2 * i + 1000)).collect();
+                let src = |n: &mut usize, k: u32| {
+                    *n += 1;
+                    if *n - 1 == panic_at {
+                        panic!("iterator panics");
+                    }
+                    k
+                };
+                let mut n = 0;
+                let r = catch_unwind(AssertUnwindSafe(|| {
+                    m.extend(items[..take].iter().map(|&k| pair(src(&mut n, k))));
+                }));
+                let mut n = 0;
+                let s = catch_unwind(AssertUnwindSafe(|| {
+                    std.extend(items[..take].iter().map(|&k| (src(&mut n, k), k + 1000)));
+                }));
+                assert_eq!(r.is_err(), s.is_err());
+                let got: Vec<(u32, u32)> = m.iter().map(|(k, v)| (k.k, v.k)).collect();
+                let want: Vec<(u32, u32)> = std.into_iter().collect();
+                assert_eq!(got, want, "start {start}, take {take}, panic at {panic_at}");
+                m.check_invariants();
+                drop(m);
+                assert_eq!(HUGE_LIVE.with(Cell::get), 0, "leaked or dropped twice");
+                assert_eq!(alloc.live(), 0, "nodes leaked or freed twice");
+            }
+        }
+    }
+}
+
+#[test]
+fn try_extend_iterator_panic_adds_nothing() {
+    let alloc = Failing::new();
+    let mut m = huge_map(true, &alloc);
+    let r = catch_unwind(AssertUnwindSafe(|| {
+        m.try_extend((1..5).map(|k| {
+            assert!(k != 4, "iterator panics");
+            pair(2 * k + 1)
+        }))
+    }));
+    assert!(r.is_err());
+    assert_eq!(m.len(), N_KEYS as usize);
+    assert!(m.keys().all(|k| k.k % 2 == 0));
+    drop(m);
+    assert_eq!(HUGE_LIVE.with(Cell::get), 0);
+    assert_eq!(alloc.live(), 0);
+}

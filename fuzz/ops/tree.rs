@@ -226,7 +226,7 @@ fn program(data: &[u8]) {
                 let len = model.len();
                 if len > 0 && inp.u8() % 4 == 0 {
                     // A panicking predicate: the map must stay valid and
-                    // lose only entries rejected before the panic.
+                    // keep the removals made before the panic, like std.
                     let at = inp.below(len);
                     let mut calls = 0;
                     must_panic(what, || {
@@ -238,7 +238,12 @@ fn program(data: &[u8]) {
                     let after: Vec<(u32, u32)> =
                         m.iter().map(|(a, b)| (a.get(), b.get())).collect();
                     check_retained(&before, &after, |(a, b)| keep(a, b), at, what);
-                    model = after.into_iter().collect();
+                    let mut calls = 0;
+                    must_panic(what, || {
+                        model.retain(|a, b| {
+                            panicky(&mut calls, Some(at), |_: &()| keep(*a, *b), &())
+                        })
+                    });
                     check(&m, &model, base, 0, what);
                     continue;
                 }
@@ -272,12 +277,38 @@ fn program(data: &[u8]) {
                 what = "extend";
                 if model.len() < MAX_LEN {
                     let items = pairs(&mut inp, keys);
-                    if inp.bool() {
-                        m.extend(tracked(&items));
-                    } else {
-                        m.try_extend(tracked(&items)).expect("try_extend");
+                    match inp.u8() % 4 {
+                        0 if !items.is_empty() => {
+                            // The iterator panics: the items before the
+                            // panic are added (like std); try_extend adds
+                            // none.
+                            let at = inp.below(items.len());
+                            let failing = |n: &mut usize, e: &(u32, u32)| {
+                                assert!(*n != at, "extend iterator panics at item {at}");
+                                *n += 1;
+                                (Tracked::new(e.0), Tracked::new(e.1))
+                            };
+                            let mut n = 0;
+                            if inp.bool() {
+                                must_panic(what, || {
+                                    m.extend(items.iter().map(|e| failing(&mut n, e)))
+                                });
+                                model.extend(items[..at].iter().copied());
+                            } else {
+                                must_panic(what, || {
+                                    m.try_extend(items.iter().map(|e| failing(&mut n, e)))
+                                });
+                            }
+                        }
+                        0 | 1 => {
+                            m.extend(tracked(&items));
+                            model.extend(items.iter().copied());
+                        }
+                        _ => {
+                            m.try_extend(tracked(&items)).expect("try_extend");
+                            model.extend(items.iter().copied());
+                        }
                     }
-                    model.extend(items.iter().copied());
                 }
             }
             16 => {

@@ -182,7 +182,7 @@ fn program(data: &[u8]) {
                 let len = model.len();
                 if len > 0 && inp.u8() % 4 == 0 {
                     // A panicking predicate: the set must stay valid and
-                    // lose only elements rejected before the panic.
+                    // keep the removals made before the panic, like std.
                     let at = inp.below(len);
                     let mut calls = 0;
                     must_panic(what, || {
@@ -191,7 +191,10 @@ fn program(data: &[u8]) {
                     let before: Vec<u32> = model.iter().copied().collect();
                     let after: Vec<u32> = s.iter().map(Tracked::get).collect();
                     check_retained(&before, &after, keep, at, what);
-                    model = after.into_iter().collect();
+                    let mut calls = 0;
+                    must_panic(what, || {
+                        model.retain(|a| panicky(&mut calls, Some(at), |_: &()| keep(*a), &()))
+                    });
                 } else {
                     s.retain(|a| keep(a.get()));
                     model.retain(|&a| keep(a));
@@ -215,12 +218,37 @@ fn program(data: &[u8]) {
                 } else {
                     elems(&mut inp, keys)
                 };
-                if inp.bool() {
-                    s.extend(tracked(&items));
-                } else {
-                    s.try_extend(tracked(&items)).expect("try_extend");
+                match inp.u8() % 4 {
+                    0 if !items.is_empty() => {
+                        // The iterator panics: the elements before the
+                        // panic are added (like std); try_extend adds none.
+                        let at = inp.below(items.len());
+                        let failing = |n: &mut usize, e: u32| {
+                            assert!(*n != at, "extend iterator panics at item {at}");
+                            *n += 1;
+                            Tracked::new(e)
+                        };
+                        let mut n = 0;
+                        if inp.bool() {
+                            must_panic(what, || {
+                                s.extend(items.iter().map(|&e| failing(&mut n, e)))
+                            });
+                            model.extend(items[..at].iter().copied());
+                        } else {
+                            must_panic(what, || {
+                                s.try_extend(items.iter().map(|&e| failing(&mut n, e)))
+                            });
+                        }
+                    }
+                    0 | 1 => {
+                        s.extend(tracked(&items));
+                        model.extend(items.iter().copied());
+                    }
+                    _ => {
+                        s.try_extend(tracked(&items)).expect("try_extend");
+                        model.extend(items.iter().copied());
+                    }
                 }
-                model.extend(items.iter().copied());
             }
             14 => {
                 what = "split_off/append";
