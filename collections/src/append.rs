@@ -307,7 +307,7 @@ struct CachePadded<T>(T);
 ///
 /// # Example
 /// ```
-/// use mallocv2_collections::append::AppendVec;
+/// use mallocv2_collections::AppendVec;
 ///
 /// let v = AppendVec::new();
 /// std::thread::scope(|s| {
@@ -328,25 +328,25 @@ struct CachePadded<T>(T);
 ///
 /// `AppendVec<T>` is not `Sync` unless `T: Sync` …
 /// ```compile_fail
-/// use mallocv2_collections::append::AppendVec;
+/// use mallocv2_collections::AppendVec;
 /// fn sync<T: Sync>(_: &T) {}
 /// sync(&AppendVec::<core::cell::Cell<u8>>::new());
 /// ```
 /// … nor unless `T: Send` (another thread could push a `T` through `&self`):
 /// ```compile_fail
-/// use mallocv2_collections::append::AppendVec;
+/// use mallocv2_collections::AppendVec;
 /// fn sync<T: Sync>(_: &T) {}
 /// sync(&AppendVec::<std::sync::MutexGuard<'static, u8>>::new());
 /// ```
 /// and not `Send` unless `T: Send`:
 /// ```compile_fail
-/// use mallocv2_collections::append::AppendVec;
+/// use mallocv2_collections::AppendVec;
 /// fn send<T: Send>(_: T) {}
 /// send(AppendVec::<std::rc::Rc<u8>>::new());
 /// ```
 /// With `T: Send + Sync` it is both:
 /// ```
-/// use mallocv2_collections::append::AppendVec;
+/// use mallocv2_collections::AppendVec;
 /// fn both<T: Send + Sync>(_: &T) {}
 /// both(&AppendVec::<std::sync::Arc<u8>>::new());
 /// ```
@@ -411,7 +411,7 @@ impl<T> AppendVec<T> {
     ///
     /// # Example
     /// ```
-    /// use mallocv2_collections::append::AppendVec;
+    /// use mallocv2_collections::AppendVec;
     ///
     /// let v = AppendVec::<u64>::new();
     /// assert!(v.max_capacity() >= 512);
@@ -428,7 +428,7 @@ impl<T> AppendVec<T> {
     ///
     /// # Example
     /// ```
-    /// use mallocv2_collections::append::AppendVec;
+    /// use mallocv2_collections::AppendVec;
     ///
     /// let v = AppendVec::<u8>::try_new()?;
     /// assert!(v.is_empty());
@@ -447,7 +447,7 @@ impl<T> AppendVec<T> {
     ///
     /// # Example
     /// ```
-    /// use mallocv2_collections::{append::AppendVec, TryReserveError};
+    /// use mallocv2_collections::{AppendVec, TryReserveError};
     ///
     /// let v = AppendVec::with_max_capacity(2);
     /// v.push('a');
@@ -468,7 +468,7 @@ impl<T> AppendVec<T> {
     ///
     /// # Example
     /// ```
-    /// use mallocv2_collections::{append::AppendVec, TryReserveError};
+    /// use mallocv2_collections::{AppendVec, TryReserveError};
     ///
     /// let r = AppendVec::<u32>::try_with_max_capacity(usize::MAX);
     /// assert_eq!(r.err(), Some(TryReserveError::CapacityOverflow));
@@ -538,7 +538,7 @@ impl<T> AppendVec<T> {
     ///
     /// # Example
     /// ```
-    /// use mallocv2_collections::append::AppendVec;
+    /// use mallocv2_collections::AppendVec;
     ///
     /// let v = AppendVec::new();
     /// assert_eq!(v.push("x"), 0);
@@ -563,7 +563,7 @@ impl<T> AppendVec<T> {
     ///
     /// # Example
     /// ```
-    /// use mallocv2_collections::{append::AppendVec, TryReserveError};
+    /// use mallocv2_collections::{AppendVec, TryReserveError};
     ///
     /// let v = AppendVec::with_max_capacity(1);
     /// assert_eq!(v.try_push(5), Ok(0));
@@ -807,7 +807,7 @@ impl<T> AppendVec<T> {
     ///
     /// # Example
     /// ```
-    /// use mallocv2_collections::append::AppendVec;
+    /// use mallocv2_collections::AppendVec;
     ///
     /// let v = AppendVec::new();
     /// v.push(1);
@@ -822,7 +822,7 @@ impl<T> AppendVec<T> {
     ///
     /// # Example
     /// ```
-    /// use mallocv2_collections::append::AppendVec;
+    /// use mallocv2_collections::AppendVec;
     ///
     /// assert!(AppendVec::<u8>::new().is_empty());
     /// ```
@@ -836,7 +836,7 @@ impl<T> AppendVec<T> {
     ///
     /// # Example
     /// ```
-    /// use mallocv2_collections::append::AppendVec;
+    /// use mallocv2_collections::AppendVec;
     ///
     /// let v = AppendVec::new();
     /// v.push(0u8);
@@ -851,7 +851,7 @@ impl<T> AppendVec<T> {
     ///
     /// # Example
     /// ```
-    /// use mallocv2_collections::append::AppendVec;
+    /// use mallocv2_collections::AppendVec;
     ///
     /// assert_eq!(AppendVec::<u8>::with_max_capacity(7).max_capacity(), 7);
     /// ```
@@ -864,7 +864,7 @@ impl<T> AppendVec<T> {
     ///
     /// # Example
     /// ```
-    /// use mallocv2_collections::append::AppendVec;
+    /// use mallocv2_collections::AppendVec;
     ///
     /// let v = AppendVec::new();
     /// let i = v.push(10);
@@ -888,7 +888,7 @@ impl<T> AppendVec<T> {
     ///
     /// # Example
     /// ```
-    /// use mallocv2_collections::append::AppendVec;
+    /// use mallocv2_collections::AppendVec;
     ///
     /// let mut v = AppendVec::new();
     /// v.push(1);
@@ -905,7 +905,7 @@ impl<T> AppendVec<T> {
     ///
     /// # Example
     /// ```
-    /// use mallocv2_collections::append::AppendVec;
+    /// use mallocv2_collections::AppendVec;
     ///
     /// let v = AppendVec::new();
     /// v.push(1);
@@ -928,7 +928,7 @@ impl<T> AppendVec<T> {
     ///
     /// # Example
     /// ```
-    /// use mallocv2_collections::append::AppendVec;
+    /// use mallocv2_collections::AppendVec;
     ///
     /// let mut v = AppendVec::new();
     /// v.push(2);
@@ -947,7 +947,7 @@ impl<T> AppendVec<T> {
     ///
     /// # Example
     /// ```
-    /// use mallocv2_collections::append::AppendVec;
+    /// use mallocv2_collections::AppendVec;
     ///
     /// let v: AppendVec<_> = (1..=3).collect();
     /// assert_eq!(v.iter().sum::<i32>(), 6);
@@ -962,7 +962,7 @@ impl<T> AppendVec<T> {
     ///
     /// # Example
     /// ```
-    /// use mallocv2_collections::append::AppendVec;
+    /// use mallocv2_collections::AppendVec;
     ///
     /// let v = AppendVec::new();
     /// v.push(1);
@@ -1016,7 +1016,7 @@ impl<T> AppendVec<T> {
     ///
     /// # Example
     /// ```
-    /// use mallocv2_collections::append::AppendVec;
+    /// use mallocv2_collections::AppendVec;
     ///
     /// let v = AppendVec::new();
     /// v.push('a');

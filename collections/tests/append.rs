@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Barrier;
 
 use mallocv2::fault::{self, OsOp};
-use mallocv2_collections::append::AppendVec;
 use mallocv2_collections::reserved::{ReservedVec, DEFAULT_MAX_BYTES};
+use mallocv2_collections::AppendVec;
 use mallocv2_collections::TryReserveError;
 use quickcheck::{Arbitrary, Gen, QuickCheck};
 

@@ -22,7 +22,7 @@
 
 use loom::sync::Arc;
 use loom::thread;
-use mallocv2_collections::append::AppendVec;
+use mallocv2_collections::AppendVec;
 use mallocv2_collections::TryReserveError;
 use std::sync::atomic::{AtomicUsize, Ordering};
 

@@ -4,9 +4,9 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use mallocv2_collections::string::String;
-use mallocv2_collections::vec::Vec;
+use mallocv2_collections::String;
 use mallocv2_collections::TryReserveError;
+use mallocv2_collections::Vec;
 use quickcheck::{Arbitrary, Gen, QuickCheck};
 
 /// One operation of a random program. Positions are reduced modulo the

@@ -10,8 +10,8 @@ use std::rc::Rc;
 
 use mallocv2::alloc::{AllocError, Allocator, Global, Layout};
 use mallocv2::{Error, Heap, ResizeInPlace, LARGE_THRESHOLD};
-use mallocv2_collections::vec::Vec;
 use mallocv2_collections::TryReserveError;
+use mallocv2_collections::Vec;
 use quickcheck::{Arbitrary, Gen, QuickCheck};
 
 mod common;
