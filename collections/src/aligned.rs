@@ -26,8 +26,9 @@
 //!   [`Vec`], which this type wraps (with the larger
 //!   alignment), so every `Vec` method behaves the same here.
 //!
-//! `ALIGN` must be a power of two and at least `align_of::<T>()`; this is
-//! checked at compile time:
+//! `ALIGN` must be a power of two, at least `align_of::<T>()` and at most
+//! [`mallocv2::MAX_ALIGN`] (1 GiB, the largest alignment the [`Heap`]
+//! serves); this is checked at compile time:
 //!
 //! ```compile_fail
 //! // 48 is not a power of two.
@@ -37,6 +38,17 @@
 //! ```compile_fail
 //! // below the alignment of u64.
 //! let v = mallocv2_collections::AlignedVec::<u64, 4>::new();
+//! ```
+//!
+//! ```compile_fail
+//! // 2 GiB is above mallocv2::MAX_ALIGN.
+//! let v = mallocv2_collections::AlignedVec::<u8, { 1 << 31 }>::new();
+//! ```
+//!
+//! ```
+//! // MAX_ALIGN itself is accepted.
+//! let v = mallocv2_collections::AlignedVec::<u8, { mallocv2::MAX_ALIGN }>::new();
+//! assert!(v.is_empty());
 //! ```
 //!
 //! ```
@@ -128,10 +140,18 @@ impl<T, const ALIGN: usize, A: ResizeInPlace> AlignedVec<T, ALIGN, A> {
     pub const ALIGNMENT: usize = ALIGN;
 
     /// Compile-time check of `ALIGN`, evaluated by every constructor.
-    const VALID_ALIGN: () = assert!(
-        ALIGN.is_power_of_two() && ALIGN >= mem::align_of::<T>(),
-        "ALIGN must be a power of two and at least align_of::<T>()"
-    );
+    const VALID_ALIGN: () = {
+        assert!(
+            ALIGN.is_power_of_two() && ALIGN >= mem::align_of::<T>(),
+            "ALIGN must be a power of two and at least align_of::<T>()"
+        );
+        // The `Heap` refuses larger alignments, so such a vector could
+        // never allocate; say so here rather than at the first `push`.
+        assert!(
+            ALIGN <= mallocv2::MAX_ALIGN,
+            "ALIGN must be at most mallocv2::MAX_ALIGN (1 GiB, 1 << 30)"
+        );
+    };
 
     /// An empty vector using `alloc`.
     ///
