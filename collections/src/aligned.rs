@@ -1000,9 +1000,19 @@ impl<T, const ALIGN: usize, const N: usize> From<[T; N]> for AlignedVec<T, ALIGN
     }
 }
 
-impl<T, const ALIGN: usize> FromIterator<T> for AlignedVec<T, ALIGN> {
+/// For every allocator with a [`Default`], as [`Vec`]'s.
+///
+/// ```
+/// use mallocv2_collections::AlignedVec;
+/// let v: AlignedVec<u8, 64, mallocv2::alloc::Global> = (0..10).collect();
+/// assert_eq!(v.as_ptr() as usize % 64, 0);
+/// assert_eq!(v.len(), 10);
+/// ```
+impl<T, const ALIGN: usize, A: ResizeInPlace + Default> FromIterator<T>
+    for AlignedVec<T, ALIGN, A>
+{
     fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
-        let mut v = Self::new();
+        let mut v = Self::new_in(A::default());
         v.extend(iter);
         v
     }

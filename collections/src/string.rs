@@ -469,6 +469,28 @@ impl<A: ResizeInPlace> String<A> {
         }
     }
 
+    /// Appends a character, or returns an error and leaves the string
+    /// unchanged.
+    ///
+    /// ```
+    /// use mallocv2_collections::{String, TryReserveError};
+    ///
+    /// let mut s = String::new();
+    /// s.try_push('é')?;
+    /// assert_eq!(s, "é");
+    /// # Ok::<(), TryReserveError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Vec::try_reserve`] with `ch.len_utf8()`.
+    #[inline]
+    pub fn try_push(&mut self, ch: char) -> Result<(), TryReserveError> {
+        match ch.len_utf8() {
+            1 => self.vec.try_push(ch as u8),
+            _ => self.try_push_str(ch.encode_utf8(&mut [0; 4])),
+        }
+    }
+
     /// Appends a string slice.
     ///
     /// ```
@@ -531,6 +553,28 @@ impl<A: ResizeInPlace> String<A> {
         self.insert_str(idx, ch.encode_utf8(&mut [0; 4]));
     }
 
+    /// Inserts a character at byte `idx`, or returns an error and leaves
+    /// the string unchanged.
+    ///
+    /// ```
+    /// use mallocv2_collections::{String, TryReserveError};
+    ///
+    /// let mut s = String::from("ac");
+    /// s.try_insert(1, 'b')?;
+    /// assert_eq!(s, "abc");
+    /// # Ok::<(), TryReserveError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Vec::try_reserve`] with `ch.len_utf8()`.
+    ///
+    /// # Panics
+    /// When `idx` is past the end or not on a character boundary.
+    #[track_caller]
+    pub fn try_insert(&mut self, idx: usize, ch: char) -> Result<(), TryReserveError> {
+        self.try_insert_str(idx, ch.encode_utf8(&mut [0; 4]))
+    }
+
     /// Inserts a string slice at byte `idx`.
     ///
     /// ```
@@ -544,14 +588,59 @@ impl<A: ResizeInPlace> String<A> {
     /// [`Vec::reserve`].
     #[track_caller]
     pub fn insert_str(&mut self, idx: usize, string: &str) {
+        self.check_insert_at(idx);
+        self.vec.reserve(string.len());
+        self.insert_reserved(idx, string);
+    }
+
+    /// Inserts a string slice at byte `idx`, or returns an error and leaves
+    /// the string unchanged.
+    ///
+    /// ```
+    /// use mallocv2_collections::{String, TryReserveError};
+    ///
+    /// let mut s = String::from("ad");
+    /// s.try_insert_str(1, "bc")?;
+    /// assert_eq!(s, "abcd");
+    /// assert_eq!(s.try_insert_str(0, "x"), Ok(()));
+    /// # Ok::<(), TryReserveError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Vec::try_reserve`] with `string.len()`.
+    ///
+    /// # Panics
+    /// When `idx` is past the end or not on a character boundary.
+    #[track_caller]
+    pub fn try_insert_str(&mut self, idx: usize, string: &str) -> Result<(), TryReserveError> {
+        self.check_insert_at(idx);
+        self.vec.try_reserve(string.len())?;
+        self.insert_reserved(idx, string);
+        Ok(())
+    }
+
+    /// Panics unless `idx` is a character boundary (the end included).
+    #[inline]
+    #[track_caller]
+    fn check_insert_at(&self, idx: usize) {
         assert!(
             self.is_char_boundary(idx),
             "insertion index {idx} is not a char boundary (len {})",
             self.len()
         );
+    }
+
+    /// Inserts `string` at `idx`, a character boundary, with room for it
+    /// already reserved.
+    #[inline]
+    fn insert_reserved(&mut self, idx: usize, string: &str) {
         let len = self.len();
         let n = string.len();
-        self.vec.reserve(n);
+        debug_assert!(
+            self.is_char_boundary(idx) && self.vec.capacity() - len >= n,
+            "insert_reserved({idx}, {n} bytes): len {len}, capacity {}",
+            self.vec.capacity()
+        );
         // SAFETY: room for `n` more bytes; the tail `idx..len` moves right
         // by `n` and `string` fills the gap, so the bytes stay UTF-8 (the
         // insertion is at a boundary) before the length is set.
@@ -990,41 +1079,50 @@ impl<A: ResizeInPlace> Extend<std::string::String> for String<A> {
     }
 }
 
-impl FromIterator<char> for String {
+/// The `FromIterator` impls hold for every allocator with a [`Default`] (as
+/// `Default` for `String<A>`); the `From` conversions stay on [`Heap`] only,
+/// so that `String::from(…)` needs no type annotation.
+///
+/// ```
+/// use mallocv2_collections::String;
+/// let s: String<mallocv2::alloc::Global> = ['a', 'b'].into_iter().collect();
+/// assert_eq!(s, "ab");
+/// ```
+impl<A: ResizeInPlace + Default> FromIterator<char> for String<A> {
     fn from_iter<I: IntoIterator<Item = char>>(iter: I) -> Self {
-        let mut s = String::new();
+        let mut s = String::new_in(A::default());
         s.extend(iter);
         s
     }
 }
 
-impl<'a> FromIterator<&'a char> for String {
+impl<'a, A: ResizeInPlace + Default> FromIterator<&'a char> for String<A> {
     fn from_iter<I: IntoIterator<Item = &'a char>>(iter: I) -> Self {
-        let mut s = String::new();
+        let mut s = String::new_in(A::default());
         s.extend(iter);
         s
     }
 }
 
-impl<'a> FromIterator<&'a str> for String {
+impl<'a, A: ResizeInPlace + Default> FromIterator<&'a str> for String<A> {
     fn from_iter<I: IntoIterator<Item = &'a str>>(iter: I) -> Self {
-        let mut s = String::new();
+        let mut s = String::new_in(A::default());
         s.extend(iter);
         s
     }
 }
 
-impl<A: ResizeInPlace> FromIterator<String<A>> for String {
-    fn from_iter<I: IntoIterator<Item = String<A>>>(iter: I) -> Self {
-        let mut s = String::new();
+impl<A: ResizeInPlace + Default, B: ResizeInPlace> FromIterator<String<B>> for String<A> {
+    fn from_iter<I: IntoIterator<Item = String<B>>>(iter: I) -> Self {
+        let mut s = String::new_in(A::default());
         s.extend(iter);
         s
     }
 }
 
-impl FromIterator<std::string::String> for String {
+impl<A: ResizeInPlace + Default> FromIterator<std::string::String> for String<A> {
     fn from_iter<I: IntoIterator<Item = std::string::String>>(iter: I) -> Self {
-        let mut s = String::new();
+        let mut s = String::new_in(A::default());
         s.extend(iter);
         s
     }

@@ -1508,9 +1508,18 @@ impl<T, A: ResizeInPlace> From<Vec<T, A>> for std::vec::Vec<T> {
     }
 }
 
-impl<T> FromIterator<T> for Vec<T> {
+/// For every allocator with a [`Default`] (as `Default` for `Vec<T, A>`).
+/// The `From` conversions stay on [`Heap`] only, so that `Vec::from(…)`
+/// needs no type annotation.
+///
+/// ```
+/// use mallocv2_collections::Vec;
+/// let v: Vec<u32, mallocv2::alloc::Global> = (1..=3).collect();
+/// assert_eq!(v, [1, 2, 3]);
+/// ```
+impl<T, A: ResizeInPlace + Default> FromIterator<T> for Vec<T, A> {
     fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
-        let mut v = Vec::new();
+        let mut v = Vec::new_in(A::default());
         v.extend(iter);
         v
     }
