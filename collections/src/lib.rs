@@ -87,6 +87,12 @@ pub mod string;
 pub mod tree;
 pub mod vec;
 
+/// The README's examples, compiled and run by `cargo test` so that they
+/// stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+mod readme {}
+
 pub use aligned::AlignedVec;
 pub use append::AppendVec;
 pub use error::TryReserveError;
