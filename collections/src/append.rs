@@ -19,9 +19,11 @@
 //!   with `Release`, then retries. A failed commit (or a full reservation)
 //!   returns an error before any slot is claimed: nothing is lost and no
 //!   other writer is held up.
-//! - **Write**: the writer moves its value into slot `i`, or copies its
-//!   run (`T: Copy`) into `[i, i + n)` (nothing in between can panic, so a
-//!   claimed slot is always written).
+//! - **Write**: the writer moves its value into slot `i`, or its run into
+//!   `[i, i + n)` with one bitwise copy (copies of `T: Copy` for
+//!   `push_slice`, the elements moved out of a `Vec` for
+//!   [`append`](AppendVec::append)); nothing in between can panic, so a
+//!   claimed slot is always written.
 //! - **Publish**: if `published == i` (`Acquire`), the writer stores `i + 1`
 //!   (`Release`), or `i + n` for a run: the common case, one load and one
 //!   store. Otherwise an earlier slot is still being written: the writer
@@ -300,7 +302,7 @@ struct CachePadded<T>(T);
 ///   at least doubles each time); elements never move.
 /// - Pushes cost one compare-and-swap to claim a slot, the move of `T`, and
 ///   one load and one store to publish it ([`push_slice`](Self::push_slice)
-///   pays that once per run of `T: Copy`); when pushes overlap, a writer
+///   and [`append`](Self::append) pay that once per run); when pushes overlap, a writer
 ///   whose predecessor is still writing marks its slot in a writer-only
 ///   bitmap and returns once that predecessor (or anyone) publishes both.
 /// - The maximum capacity is fixed at construction (the reservation);
@@ -677,13 +679,87 @@ impl<T> AppendVec<T> {
     where
         T: Copy,
     {
-        let n = values.len();
+        // SAFETY: `values` is `values.len()` readable elements; copies of
+        // `T: Copy` need no ownership, so the source stays as it is.
+        unsafe { self.push_run(values.as_ptr(), values.len()) }
+    }
+
+    /// Moves all elements of `other` to the end of this vector as one run
+    /// (as [`push_slice`](Self::push_slice) does, for any `T`), leaving
+    /// `other` empty (its capacity kept), and returns the index of the
+    /// first (for an empty `other`: [`len`](Self::len)). The run becomes
+    /// visible to readers whole.
+    ///
+    /// # Panics
+    /// When the run does not fit in the maximum capacity (the message names
+    /// it) or committing memory fails; see [`try_append`](Self::try_append).
+    ///
+    /// # Example
+    /// ```
+    /// use mallocv2_collections::AppendVec;
+    ///
+    /// let v = AppendVec::new();
+    /// v.push(String::from("a"));
+    /// let mut batch = vec![String::from("b"), String::from("c")];
+    /// assert_eq!(v.append(&mut batch), 1);
+    /// assert!(batch.is_empty());
+    /// assert_eq!(v.as_slice(), ["a", "b", "c"]);
+    /// ```
+    #[inline]
+    #[track_caller]
+    pub fn append(&self, other: &mut std::vec::Vec<T>) -> usize {
+        match self.try_append(other) {
+            Ok(i) => i,
+            Err(e) => capacity_panic("AppendVec::append", e),
+        }
+    }
+
+    /// Like [`append`](Self::append), returning an error instead of
+    /// panicking; on error `other` keeps every element and this vector is
+    /// unchanged.
+    ///
+    /// # Errors
+    /// As [`try_push_slice`](Self::try_push_slice).
+    ///
+    /// # Example
+    /// ```
+    /// use mallocv2_collections::{AppendVec, TryReserveError};
+    ///
+    /// let v = AppendVec::with_max_capacity(2);
+    /// let mut batch = vec![Box::new(1), Box::new(2), Box::new(3)];
+    /// assert_eq!(v.try_append(&mut batch), Err(TryReserveError::Exhausted { max_capacity: 2 }));
+    /// assert_eq!(batch.len(), 3);
+    /// batch.pop();
+    /// assert_eq!(v.try_append(&mut batch), Ok(0));
+    /// assert_eq!(v.len(), 2);
+    /// ```
+    pub fn try_append(&self, other: &mut std::vec::Vec<T>) -> Result<usize, TryReserveError> {
+        // SAFETY: `other` holds `len` initialised elements; on success they
+        // were moved (bitwise) into this vector, and setting `other`'s
+        // length to 0 makes it forget them, so each is dropped once, by
+        // this vector. On error nothing was read out.
+        unsafe {
+            let i = self.push_run(other.as_ptr(), other.len())?;
+            other.set_len(0);
+            Ok(i)
+        }
+    }
+
+    /// Appends a bitwise copy of the `n` elements at `src` as one run with
+    /// one claim and returns the index of the first (`len()` for `n == 0`).
+    /// Reads nothing from `src` on error.
+    ///
+    /// # Safety
+    /// `src` is valid for reading `n` initialised elements. On success the
+    /// vector owns the copies: the caller must not drop the originals
+    /// unless `T: Copy`.
+    unsafe fn push_run(&self, src: *const T, n: usize) -> Result<usize, TryReserveError> {
         if n == 0 {
             return Ok(self.len());
         }
         if Self::IS_ZST {
-            // As in `try_push`: claiming is publishing. `T: Copy`, so
-            // there is nothing to drop or forget.
+            // As in `try_push`: claiming is publishing, and the values
+            // (zero-sized, nothing to copy) are the vector's from then on.
             let max = self.max;
             return self
                 .published
@@ -704,10 +780,10 @@ impl<T> AppendVec<T> {
         // SAFETY: `claim` handed out slots `[i, i + n)` to this call only,
         // all below `committed`: committed, uninitialised memory inside the
         // reservation that no reader looks at before the publish below.
-        // `values` cannot overlap them: it is caller memory, or published
-        // slots of this vector (all below `published <= i`). Copying `T:
-        // Copy` cannot panic, so every claimed slot gets written.
-        unsafe { ptr::copy_nonoverlapping(values.as_ptr(), self.ptr.as_ptr().add(i), n) };
+        // `src` cannot overlap them: it is caller memory, or published
+        // slots of this vector (all below `published <= i`). A bitwise copy
+        // cannot panic, so every claimed slot gets written.
+        unsafe { ptr::copy_nonoverlapping(src, self.ptr.as_ptr().add(i), n) };
         for k in i..i + n {
             track_write(&self.model, k);
         }

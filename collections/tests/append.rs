@@ -214,7 +214,12 @@ fn stress_slice_pushers_single_pushers_and_readers() {
                         let len = (seed % 300 + 1) as u32;
                         let items: Vec<RunItem> =
                             (0..len).map(|k| RunItem::new(run, len, k)).collect();
-                        let first = v.push_slice(&items);
+                        // Writer 0 copies runs, writer 2 moves them.
+                        let first = if t == 0 {
+                            v.push_slice(&items)
+                        } else {
+                            v.append(&mut items.clone())
+                        };
                         // Visible, whole, as soon as push_slice returns.
                         assert_eq!(&v.as_slice()[first..first + items.len()], &items[..]);
                         pushed += u64::from(len);
@@ -541,6 +546,76 @@ fn push_slice_basics() {
         })
     );
     assert_eq!(huge.len(), 1);
+}
+
+#[test]
+fn append_moves_a_run_and_drops_each_element_once() {
+    DROPS.with(|d| d.set(0));
+    let v: AppendVec<Counted> = AppendVec::with_max_capacity(5);
+    let mut batch: Vec<Counted> = (0..3).map(Counted).collect();
+    let cap = batch.capacity();
+    assert_eq!(v.append(&mut batch), 0);
+    assert!(batch.is_empty());
+    assert_eq!(batch.capacity(), cap, "the source keeps its buffer");
+    assert_eq!(v.append(&mut batch), 3, "an empty run changes nothing");
+    // Does not fit: refused whole, the source keeps its elements.
+    let mut more: Vec<Counted> = (3..6).map(Counted).collect();
+    assert_eq!(
+        v.try_append(&mut more),
+        Err(TryReserveError::Exhausted { max_capacity: 5 })
+    );
+    assert_eq!(more.len(), 3);
+    assert_eq!(v.len(), 3);
+    assert_eq!(DROPS.with(Cell::get), 0, "nothing dropped so far");
+    more.truncate(2);
+    assert_eq!(DROPS.with(Cell::get), 1);
+    assert_eq!(v.append(&mut more), 3);
+    let values: Vec<u32> = v.iter().map(|c| c.0).collect();
+    assert_eq!(values, [0, 1, 2, 3, 4]);
+    drop(more);
+    drop(v);
+    assert_eq!(DROPS.with(Cell::get), 6, "each element dropped once");
+
+    // Zero-sized elements with drop glue: moved in, dropped by the vector.
+    #[derive(Debug)]
+    struct Z;
+    impl Drop for Z {
+        fn drop(&mut self) {
+            DROPS.with(|d| d.set(d.get() + 1));
+        }
+    }
+    DROPS.with(|d| d.set(0));
+    let z: AppendVec<Z> = AppendVec::with_max_capacity(3);
+    let mut zs = vec![Z, Z];
+    assert_eq!(z.append(&mut zs), 0);
+    assert!(z.try_append(&mut vec![Z, Z]).is_err()); // its two dropped with it
+    assert_eq!(DROPS.with(Cell::get), 2);
+    drop(z);
+    assert_eq!(DROPS.with(Cell::get), 4);
+}
+
+#[test]
+fn failed_commit_keeps_every_element_of_an_appended_run() {
+    let v: AppendVec<String> = AppendVec::new();
+    v.push(String::from("x"));
+    let n = v.capacity() + 5;
+    let mut batch: Vec<String> = (0..n).map(|i| i.to_string()).collect();
+    fault::fail_nth(OsOp::Commit, 1);
+    let r = v.try_append(&mut batch);
+    fault::clear();
+    assert!(
+        matches!(r, Err(TryReserveError::AllocError { .. })),
+        "{r:?}"
+    );
+    assert_eq!(v.as_slice(), ["x"]);
+    assert!(batch.iter().map(String::as_str).eq((0..n)
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .iter()
+        .map(String::as_str)));
+    assert_eq!(v.append(&mut batch), 1);
+    assert_eq!(v.len(), n + 1);
+    assert_eq!(v[n], (n - 1).to_string());
 }
 
 #[test]
