@@ -12,7 +12,7 @@
 //! runs instead.
 
 use mallocv2::Heap;
-use mallocv2_collections::aligned::AlignedVec;
+use mallocv2_collections::AlignedVec;
 
 /// Bytes per SIMD lane (AVX: 8 `f32`).
 const LANE: usize = 32;

@@ -26,21 +26,33 @@
 //!   [`Vec`], which this type wraps (with the larger
 //!   alignment), so every `Vec` method behaves the same here.
 //!
-//! `ALIGN` must be a power of two and at least `align_of::<T>()`; this is
-//! checked at compile time:
+//! `ALIGN` must be a power of two, at least `align_of::<T>()` and at most
+//! [`mallocv2::MAX_ALIGN`] (1 GiB, the largest alignment the [`Heap`]
+//! serves); this is checked at compile time:
 //!
 //! ```compile_fail
 //! // 48 is not a power of two.
-//! let v = mallocv2_collections::aligned::AlignedVec::<f32, 48>::new();
+//! let v = mallocv2_collections::AlignedVec::<f32, 48>::new();
 //! ```
 //!
 //! ```compile_fail
 //! // below the alignment of u64.
-//! let v = mallocv2_collections::aligned::AlignedVec::<u64, 4>::new();
+//! let v = mallocv2_collections::AlignedVec::<u64, 4>::new();
+//! ```
+//!
+//! ```compile_fail
+//! // 2 GiB is above mallocv2::MAX_ALIGN.
+//! let v = mallocv2_collections::AlignedVec::<u8, { 1 << 31 }>::new();
 //! ```
 //!
 //! ```
-//! use mallocv2_collections::aligned::AlignedVec;
+//! // MAX_ALIGN itself is accepted.
+//! let v = mallocv2_collections::AlignedVec::<u8, { mallocv2::MAX_ALIGN }>::new();
+//! assert!(v.is_empty());
+//! ```
+//!
+//! ```
+//! use mallocv2_collections::AlignedVec;
 //!
 //! let mut v: AlignedVec<f32, 32> = AlignedVec::new();
 //! v.extend((0..10).map(|i| i as f32));
@@ -68,7 +80,7 @@ use crate::TryReserveError;
 /// [module docs](self)).
 ///
 /// ```
-/// use mallocv2_collections::aligned::AlignedVec;
+/// use mallocv2_collections::AlignedVec;
 /// let mut v: AlignedVec<u8, 64> = AlignedVec::new();
 /// for i in 0..1000u32 {
 ///     v.push(i as u8);
@@ -87,7 +99,7 @@ impl<T, const ALIGN: usize> AlignedVec<T, ALIGN> {
     /// An empty vector; allocates nothing.
     ///
     /// ```
-    /// let v = mallocv2_collections::aligned::AlignedVec::<u32, 16>::new();
+    /// let v = mallocv2_collections::AlignedVec::<u32, 16>::new();
     /// assert_eq!(v.as_ptr() as usize % 16, 0);
     /// ```
     #[inline]
@@ -98,7 +110,7 @@ impl<T, const ALIGN: usize> AlignedVec<T, ALIGN> {
     /// An empty vector with room for at least `capacity` elements.
     ///
     /// ```
-    /// let v = mallocv2_collections::aligned::AlignedVec::<u32, 64>::with_capacity(100);
+    /// let v = mallocv2_collections::AlignedVec::<u32, 64>::with_capacity(100);
     /// assert!(v.capacity() >= 100);
     /// ```
     ///
@@ -112,7 +124,7 @@ impl<T, const ALIGN: usize> AlignedVec<T, ALIGN> {
     /// Like [`with_capacity`](Self::with_capacity), returning an error.
     ///
     /// ```
-    /// assert!(mallocv2_collections::aligned::AlignedVec::<u8, 4096>::try_with_capacity(10).is_ok());
+    /// assert!(mallocv2_collections::AlignedVec::<u8, 4096>::try_with_capacity(10).is_ok());
     /// ```
     ///
     /// # Errors
@@ -128,15 +140,23 @@ impl<T, const ALIGN: usize, A: ResizeInPlace> AlignedVec<T, ALIGN, A> {
     pub const ALIGNMENT: usize = ALIGN;
 
     /// Compile-time check of `ALIGN`, evaluated by every constructor.
-    const VALID_ALIGN: () = assert!(
-        ALIGN.is_power_of_two() && ALIGN >= mem::align_of::<T>(),
-        "ALIGN must be a power of two and at least align_of::<T>()"
-    );
+    const VALID_ALIGN: () = {
+        assert!(
+            ALIGN.is_power_of_two() && ALIGN >= mem::align_of::<T>(),
+            "ALIGN must be a power of two and at least align_of::<T>()"
+        );
+        // The `Heap` refuses larger alignments, so such a vector could
+        // never allocate; say so here rather than at the first `push`.
+        assert!(
+            ALIGN <= mallocv2::MAX_ALIGN,
+            "ALIGN must be at most mallocv2::MAX_ALIGN (1 GiB, 1 << 30)"
+        );
+    };
 
     /// An empty vector using `alloc`.
     ///
     /// ```
-    /// use mallocv2_collections::aligned::AlignedVec;
+    /// use mallocv2_collections::AlignedVec;
     /// let v = AlignedVec::<u8, 32, _>::new_in(mallocv2::alloc::Global);
     /// assert_eq!(v.as_ptr() as usize % 32, 0);
     /// ```
@@ -152,7 +172,7 @@ impl<T, const ALIGN: usize, A: ResizeInPlace> AlignedVec<T, ALIGN, A> {
     /// A vector using `alloc` with room for at least `capacity` elements.
     ///
     /// ```
-    /// use mallocv2_collections::aligned::AlignedVec;
+    /// use mallocv2_collections::AlignedVec;
     /// let v = AlignedVec::<u8, 32, _>::with_capacity_in(10, mallocv2::Heap);
     /// assert!(v.capacity() >= 10);
     /// ```
@@ -172,7 +192,7 @@ impl<T, const ALIGN: usize, A: ResizeInPlace> AlignedVec<T, ALIGN, A> {
     /// error.
     ///
     /// ```
-    /// use mallocv2_collections::{aligned::AlignedVec, TryReserveError};
+    /// use mallocv2_collections::{AlignedVec, TryReserveError};
     /// let e = AlignedVec::<u64, 64, _>::try_with_capacity_in(usize::MAX, mallocv2::Heap);
     /// assert_eq!(e.unwrap_err(), TryReserveError::CapacityOverflow);
     /// ```
@@ -200,7 +220,7 @@ impl<T, const ALIGN: usize, A: ResizeInPlace> AlignedVec<T, ALIGN, A> {
     /// when nothing is allocated), for aligned SIMD loads.
     ///
     /// ```
-    /// let v = mallocv2_collections::aligned::AlignedVec::<f32, 32>::from([1.0; 8]);
+    /// let v = mallocv2_collections::AlignedVec::<f32, 32>::from([1.0; 8]);
     /// assert_eq!(v.as_aligned_ptr() as usize % 32, 0);
     /// ```
     #[inline]
@@ -216,7 +236,7 @@ impl<T, const ALIGN: usize, A: ResizeInPlace> AlignedVec<T, ALIGN, A> {
     /// Mutable form of [`as_aligned_ptr`](Self::as_aligned_ptr).
     ///
     /// ```
-    /// let mut v = mallocv2_collections::aligned::AlignedVec::<f32, 32>::from([1.0; 8]);
+    /// let mut v = mallocv2_collections::AlignedVec::<f32, 32>::from([1.0; 8]);
     /// assert_eq!(v.as_aligned_mut_ptr() as usize % 32, 0);
     /// ```
     #[inline]
@@ -234,7 +254,7 @@ impl<T, const ALIGN: usize, A: ResizeInPlace> AlignedVec<T, ALIGN, A> {
     /// `N * size_of::<T>()` is a multiple of `ALIGN`.
     ///
     /// ```
-    /// let v = mallocv2_collections::aligned::AlignedVec::<u32, 16>::from([1, 2, 3, 4, 5]);
+    /// let v = mallocv2_collections::AlignedVec::<u32, 16>::from([1, 2, 3, 4, 5]);
     /// let (lanes, tail) = v.as_chunks::<4>();
     /// assert_eq!(lanes, &[[1, 2, 3, 4]]);
     /// assert_eq!(tail, &[5]);
@@ -256,7 +276,7 @@ impl<T, const ALIGN: usize, A: ResizeInPlace> AlignedVec<T, ALIGN, A> {
     /// Mutable form of [`as_chunks`](Self::as_chunks).
     ///
     /// ```
-    /// let mut v = mallocv2_collections::aligned::AlignedVec::<u32, 16>::from([1, 2, 3, 4]);
+    /// let mut v = mallocv2_collections::AlignedVec::<u32, 16>::from([1, 2, 3, 4]);
     /// for lane in v.as_chunks_mut::<4>().0 {
     ///     lane.iter_mut().for_each(|x| *x *= 2);
     /// }
@@ -280,7 +300,7 @@ impl<T, const ALIGN: usize, A: ResizeInPlace> AlignedVec<T, ALIGN, A> {
     /// number of `lane_bytes`-byte lanes. Returns how many were added.
     ///
     /// ```
-    /// let mut v = mallocv2_collections::aligned::AlignedVec::<f32, 32>::from([1.0; 3]);
+    /// let mut v = mallocv2_collections::AlignedVec::<f32, 32>::from([1.0; 3]);
     /// assert_eq!(v.pad_to_lanes(32, 0.0), 5);
     /// assert_eq!(v.len(), 8);
     /// assert_eq!(v.pad_to_lanes(32, 0.0), 0);
@@ -313,7 +333,7 @@ impl<T, const ALIGN: usize, A: ResizeInPlace> AlignedVec<T, ALIGN, A> {
     /// alignment through later growth).
     ///
     /// ```
-    /// let v = mallocv2_collections::aligned::AlignedVec::<u8, 64>::from([1, 2]);
+    /// let v = mallocv2_collections::AlignedVec::<u8, 64>::from([1, 2]);
     /// let v = v.into_vec();
     /// assert_eq!(v.as_ptr() as usize % 64, 0);
     /// ```
@@ -337,7 +357,7 @@ impl<T, const ALIGN: usize, A: ResizeInPlace> AlignedVec<T, ALIGN, A> {
     /// The number of elements.
     ///
     /// ```
-    /// assert_eq!(mallocv2_collections::aligned::AlignedVec::<u8, 8>::from([1]).len(), 1);
+    /// assert_eq!(mallocv2_collections::AlignedVec::<u8, 8>::from([1]).len(), 1);
     /// ```
     #[inline]
     pub fn len(&self) -> usize {
@@ -347,7 +367,7 @@ impl<T, const ALIGN: usize, A: ResizeInPlace> AlignedVec<T, ALIGN, A> {
     /// Whether there are no elements.
     ///
     /// ```
-    /// assert!(mallocv2_collections::aligned::AlignedVec::<u8, 8>::new().is_empty());
+    /// assert!(mallocv2_collections::AlignedVec::<u8, 8>::new().is_empty());
     /// ```
     #[inline]
     pub fn is_empty(&self) -> bool {
@@ -357,7 +377,7 @@ impl<T, const ALIGN: usize, A: ResizeInPlace> AlignedVec<T, ALIGN, A> {
     /// Elements the buffer holds without growing (see [`Vec::capacity`]).
     ///
     /// ```
-    /// assert!(mallocv2_collections::aligned::AlignedVec::<u8, 8>::with_capacity(9).capacity() >= 9);
+    /// assert!(mallocv2_collections::AlignedVec::<u8, 8>::with_capacity(9).capacity() >= 9);
     /// ```
     #[inline]
     pub fn capacity(&self) -> usize {
@@ -367,7 +387,7 @@ impl<T, const ALIGN: usize, A: ResizeInPlace> AlignedVec<T, ALIGN, A> {
     /// See [`Vec::reserve`]; the buffer stays `ALIGN`-aligned.
     ///
     /// ```
-    /// let mut v = mallocv2_collections::aligned::AlignedVec::<u8, 128>::new();
+    /// let mut v = mallocv2_collections::AlignedVec::<u8, 128>::new();
     /// v.reserve(1000);
     /// assert_eq!(v.as_ptr() as usize % 128, 0);
     /// ```
@@ -382,7 +402,7 @@ impl<T, const ALIGN: usize, A: ResizeInPlace> AlignedVec<T, ALIGN, A> {
     /// See [`Vec::reserve_exact`].
     ///
     /// ```
-    /// let mut v = mallocv2_collections::aligned::AlignedVec::<u8, 128>::new();
+    /// let mut v = mallocv2_collections::AlignedVec::<u8, 128>::new();
     /// v.reserve_exact(10);
     /// assert!(v.capacity() >= 10);
     /// ```
@@ -397,7 +417,7 @@ impl<T, const ALIGN: usize, A: ResizeInPlace> AlignedVec<T, ALIGN, A> {
     /// See [`Vec::try_reserve`]; on error the vector is unchanged.
     ///
     /// ```
-    /// let mut v = mallocv2_collections::aligned::AlignedVec::<u8, 128>::new();
+    /// let mut v = mallocv2_collections::AlignedVec::<u8, 128>::new();
     /// assert!(v.try_reserve(usize::MAX).is_err());
     /// ```
     ///
@@ -411,7 +431,7 @@ impl<T, const ALIGN: usize, A: ResizeInPlace> AlignedVec<T, ALIGN, A> {
     /// See [`Vec::try_reserve_exact`].
     ///
     /// ```
-    /// let mut v = mallocv2_collections::aligned::AlignedVec::<u8, 128>::new();
+    /// let mut v = mallocv2_collections::AlignedVec::<u8, 128>::new();
     /// v.try_reserve_exact(3).unwrap();
     /// ```
     ///
@@ -425,7 +445,7 @@ impl<T, const ALIGN: usize, A: ResizeInPlace> AlignedVec<T, ALIGN, A> {
     /// See [`Vec::shrink_to_fit`]; the buffer stays `ALIGN`-aligned.
     ///
     /// ```
-    /// let mut v = mallocv2_collections::aligned::AlignedVec::<u8, 64>::with_capacity(1 << 20);
+    /// let mut v = mallocv2_collections::AlignedVec::<u8, 64>::with_capacity(1 << 20);
     /// v.push(1);
     /// v.shrink_to_fit();
     /// assert_eq!(v.as_ptr() as usize % 64, 0);
@@ -438,7 +458,7 @@ impl<T, const ALIGN: usize, A: ResizeInPlace> AlignedVec<T, ALIGN, A> {
     /// See [`Vec::shrink_to`].
     ///
     /// ```
-    /// let mut v = mallocv2_collections::aligned::AlignedVec::<u8, 64>::with_capacity(1 << 20);
+    /// let mut v = mallocv2_collections::AlignedVec::<u8, 64>::with_capacity(1 << 20);
     /// v.shrink_to(100);
     /// assert!(v.capacity() >= 100);
     /// ```
@@ -450,7 +470,7 @@ impl<T, const ALIGN: usize, A: ResizeInPlace> AlignedVec<T, ALIGN, A> {
     /// Appends an element.
     ///
     /// ```
-    /// let mut v = mallocv2_collections::aligned::AlignedVec::<u8, 64>::new();
+    /// let mut v = mallocv2_collections::AlignedVec::<u8, 64>::new();
     /// v.push(1);
     /// assert_eq!(v, [1]);
     /// ```
@@ -465,7 +485,7 @@ impl<T, const ALIGN: usize, A: ResizeInPlace> AlignedVec<T, ALIGN, A> {
     /// See [`Vec::try_push`].
     ///
     /// ```
-    /// let mut v = mallocv2_collections::aligned::AlignedVec::<u8, 64>::new();
+    /// let mut v = mallocv2_collections::AlignedVec::<u8, 64>::new();
     /// v.try_push(1).unwrap();
     /// ```
     ///
@@ -479,7 +499,7 @@ impl<T, const ALIGN: usize, A: ResizeInPlace> AlignedVec<T, ALIGN, A> {
     /// See [`Vec::push_within_capacity`].
     ///
     /// ```
-    /// let mut v = mallocv2_collections::aligned::AlignedVec::<u8, 64>::new();
+    /// let mut v = mallocv2_collections::AlignedVec::<u8, 64>::new();
     /// assert_eq!(v.push_within_capacity(1), Err(1));
     /// ```
     ///
@@ -493,7 +513,7 @@ impl<T, const ALIGN: usize, A: ResizeInPlace> AlignedVec<T, ALIGN, A> {
     /// Removes the last element.
     ///
     /// ```
-    /// let mut v = mallocv2_collections::aligned::AlignedVec::<u8, 64>::from([1]);
+    /// let mut v = mallocv2_collections::AlignedVec::<u8, 64>::from([1]);
     /// assert_eq!(v.pop(), Some(1));
     /// ```
     #[inline]
@@ -504,7 +524,7 @@ impl<T, const ALIGN: usize, A: ResizeInPlace> AlignedVec<T, ALIGN, A> {
     /// See [`Vec::insert`].
     ///
     /// ```
-    /// let mut v = mallocv2_collections::aligned::AlignedVec::<u8, 64>::from([2]);
+    /// let mut v = mallocv2_collections::AlignedVec::<u8, 64>::from([2]);
     /// v.insert(0, 1);
     /// assert_eq!(v, [1, 2]);
     /// ```
@@ -519,7 +539,7 @@ impl<T, const ALIGN: usize, A: ResizeInPlace> AlignedVec<T, ALIGN, A> {
     /// See [`Vec::remove`].
     ///
     /// ```
-    /// let mut v = mallocv2_collections::aligned::AlignedVec::<u8, 64>::from([1, 2]);
+    /// let mut v = mallocv2_collections::AlignedVec::<u8, 64>::from([1, 2]);
     /// assert_eq!(v.remove(0), 1);
     /// ```
     ///
@@ -533,7 +553,7 @@ impl<T, const ALIGN: usize, A: ResizeInPlace> AlignedVec<T, ALIGN, A> {
     /// See [`Vec::swap_remove`].
     ///
     /// ```
-    /// let mut v = mallocv2_collections::aligned::AlignedVec::<u8, 64>::from([1, 2, 3]);
+    /// let mut v = mallocv2_collections::AlignedVec::<u8, 64>::from([1, 2, 3]);
     /// assert_eq!(v.swap_remove(0), 1);
     /// assert_eq!(v, [3, 2]);
     /// ```
@@ -548,7 +568,7 @@ impl<T, const ALIGN: usize, A: ResizeInPlace> AlignedVec<T, ALIGN, A> {
     /// See [`Vec::truncate`].
     ///
     /// ```
-    /// let mut v = mallocv2_collections::aligned::AlignedVec::<u8, 64>::from([1, 2]);
+    /// let mut v = mallocv2_collections::AlignedVec::<u8, 64>::from([1, 2]);
     /// v.truncate(1);
     /// assert_eq!(v, [1]);
     /// ```
@@ -560,7 +580,7 @@ impl<T, const ALIGN: usize, A: ResizeInPlace> AlignedVec<T, ALIGN, A> {
     /// Drops every element.
     ///
     /// ```
-    /// let mut v = mallocv2_collections::aligned::AlignedVec::<u8, 64>::from([1, 2]);
+    /// let mut v = mallocv2_collections::AlignedVec::<u8, 64>::from([1, 2]);
     /// v.clear();
     /// assert!(v.is_empty());
     /// ```
@@ -572,7 +592,7 @@ impl<T, const ALIGN: usize, A: ResizeInPlace> AlignedVec<T, ALIGN, A> {
     /// See [`Vec::extend_from_slice`].
     ///
     /// ```
-    /// let mut v = mallocv2_collections::aligned::AlignedVec::<u8, 64>::new();
+    /// let mut v = mallocv2_collections::AlignedVec::<u8, 64>::new();
     /// v.extend_from_slice(&[1, 2]);
     /// assert_eq!(v, [1, 2]);
     /// ```
@@ -590,7 +610,7 @@ impl<T, const ALIGN: usize, A: ResizeInPlace> AlignedVec<T, ALIGN, A> {
     /// See [`Vec::extend_from_within`].
     ///
     /// ```
-    /// let mut v = mallocv2_collections::aligned::AlignedVec::<u8, 64>::from([1]);
+    /// let mut v = mallocv2_collections::AlignedVec::<u8, 64>::from([1]);
     /// v.extend_from_within(..);
     /// assert_eq!(v, [1, 1]);
     /// ```
@@ -608,7 +628,7 @@ impl<T, const ALIGN: usize, A: ResizeInPlace> AlignedVec<T, ALIGN, A> {
     /// Moves every element of `other` to the end of `self`.
     ///
     /// ```
-    /// use mallocv2_collections::aligned::AlignedVec;
+    /// use mallocv2_collections::AlignedVec;
     /// let mut a = AlignedVec::<u8, 64>::from([1]);
     /// let mut b = AlignedVec::<u8, 64>::from([2]);
     /// a.append(&mut b);
@@ -625,7 +645,7 @@ impl<T, const ALIGN: usize, A: ResizeInPlace> AlignedVec<T, ALIGN, A> {
     /// Splits off the elements from `at` into a new aligned vector.
     ///
     /// ```
-    /// let mut v = mallocv2_collections::aligned::AlignedVec::<u8, 64>::from([1, 2, 3]);
+    /// let mut v = mallocv2_collections::AlignedVec::<u8, 64>::from([1, 2, 3]);
     /// let t = v.split_off(1);
     /// assert_eq!(t.as_ptr() as usize % 64, 0);
     /// assert_eq!(t, [2, 3]);
@@ -646,7 +666,7 @@ impl<T, const ALIGN: usize, A: ResizeInPlace> AlignedVec<T, ALIGN, A> {
     /// See [`Vec::drain`].
     ///
     /// ```
-    /// let mut v = mallocv2_collections::aligned::AlignedVec::<u8, 64>::from([1, 2, 3]);
+    /// let mut v = mallocv2_collections::AlignedVec::<u8, 64>::from([1, 2, 3]);
     /// assert_eq!(v.drain(1..).count(), 2);
     /// assert_eq!(v, [1]);
     /// ```
@@ -661,7 +681,7 @@ impl<T, const ALIGN: usize, A: ResizeInPlace> AlignedVec<T, ALIGN, A> {
     /// See [`Vec::retain`].
     ///
     /// ```
-    /// let mut v = mallocv2_collections::aligned::AlignedVec::<u8, 64>::from([1, 2, 3]);
+    /// let mut v = mallocv2_collections::AlignedVec::<u8, 64>::from([1, 2, 3]);
     /// v.retain(|&x| x != 2);
     /// assert_eq!(v, [1, 3]);
     /// ```
@@ -673,7 +693,7 @@ impl<T, const ALIGN: usize, A: ResizeInPlace> AlignedVec<T, ALIGN, A> {
     /// See [`Vec::retain_mut`].
     ///
     /// ```
-    /// let mut v = mallocv2_collections::aligned::AlignedVec::<u8, 64>::from([1, 2]);
+    /// let mut v = mallocv2_collections::AlignedVec::<u8, 64>::from([1, 2]);
     /// v.retain_mut(|x| { *x += 1; *x > 2 });
     /// assert_eq!(v, [3]);
     /// ```
@@ -685,7 +705,7 @@ impl<T, const ALIGN: usize, A: ResizeInPlace> AlignedVec<T, ALIGN, A> {
     /// See [`Vec::dedup`].
     ///
     /// ```
-    /// let mut v = mallocv2_collections::aligned::AlignedVec::<u8, 64>::from([1, 1, 2]);
+    /// let mut v = mallocv2_collections::AlignedVec::<u8, 64>::from([1, 1, 2]);
     /// v.dedup();
     /// assert_eq!(v, [1, 2]);
     /// ```
@@ -700,7 +720,7 @@ impl<T, const ALIGN: usize, A: ResizeInPlace> AlignedVec<T, ALIGN, A> {
     /// See [`Vec::dedup_by_key`].
     ///
     /// ```
-    /// let mut v = mallocv2_collections::aligned::AlignedVec::<u8, 64>::from([10, 11, 20]);
+    /// let mut v = mallocv2_collections::AlignedVec::<u8, 64>::from([10, 11, 20]);
     /// v.dedup_by_key(|x| *x / 10);
     /// assert_eq!(v, [10, 20]);
     /// ```
@@ -712,7 +732,7 @@ impl<T, const ALIGN: usize, A: ResizeInPlace> AlignedVec<T, ALIGN, A> {
     /// See [`Vec::dedup_by`].
     ///
     /// ```
-    /// let mut v = mallocv2_collections::aligned::AlignedVec::<u8, 64>::from([1, 2, 4]);
+    /// let mut v = mallocv2_collections::AlignedVec::<u8, 64>::from([1, 2, 4]);
     /// v.dedup_by(|a, b| *a == *b + 1);
     /// assert_eq!(v, [1, 4]);
     /// ```
@@ -724,7 +744,7 @@ impl<T, const ALIGN: usize, A: ResizeInPlace> AlignedVec<T, ALIGN, A> {
     /// See [`Vec::resize`].
     ///
     /// ```
-    /// let mut v = mallocv2_collections::aligned::AlignedVec::<u8, 64>::new();
+    /// let mut v = mallocv2_collections::AlignedVec::<u8, 64>::new();
     /// v.resize(3, 7);
     /// assert_eq!(v, [7, 7, 7]);
     /// ```
@@ -742,7 +762,7 @@ impl<T, const ALIGN: usize, A: ResizeInPlace> AlignedVec<T, ALIGN, A> {
     /// See [`Vec::resize_with`].
     ///
     /// ```
-    /// let mut v = mallocv2_collections::aligned::AlignedVec::<u8, 64>::new();
+    /// let mut v = mallocv2_collections::AlignedVec::<u8, 64>::new();
     /// v.resize_with(2, || 1);
     /// assert_eq!(v, [1, 1]);
     /// ```
@@ -757,7 +777,7 @@ impl<T, const ALIGN: usize, A: ResizeInPlace> AlignedVec<T, ALIGN, A> {
     /// The elements as a slice.
     ///
     /// ```
-    /// let v = mallocv2_collections::aligned::AlignedVec::<u8, 64>::from([1]);
+    /// let v = mallocv2_collections::AlignedVec::<u8, 64>::from([1]);
     /// assert_eq!(v.as_slice(), &[1]);
     /// ```
     #[inline]
@@ -768,7 +788,7 @@ impl<T, const ALIGN: usize, A: ResizeInPlace> AlignedVec<T, ALIGN, A> {
     /// The elements as a mutable slice.
     ///
     /// ```
-    /// let mut v = mallocv2_collections::aligned::AlignedVec::<u8, 64>::from([1]);
+    /// let mut v = mallocv2_collections::AlignedVec::<u8, 64>::from([1]);
     /// v.as_mut_slice()[0] = 2;
     /// assert_eq!(v, [2]);
     /// ```
@@ -780,7 +800,7 @@ impl<T, const ALIGN: usize, A: ResizeInPlace> AlignedVec<T, ALIGN, A> {
     /// A pointer to the buffer (aligned to `ALIGN`).
     ///
     /// ```
-    /// let v = mallocv2_collections::aligned::AlignedVec::<u8, 64>::from([1]);
+    /// let v = mallocv2_collections::AlignedVec::<u8, 64>::from([1]);
     /// assert_eq!(v.as_ptr() as usize % 64, 0);
     /// ```
     #[inline]
@@ -791,7 +811,7 @@ impl<T, const ALIGN: usize, A: ResizeInPlace> AlignedVec<T, ALIGN, A> {
     /// A mutable pointer to the buffer (aligned to `ALIGN`).
     ///
     /// ```
-    /// let mut v = mallocv2_collections::aligned::AlignedVec::<u8, 64>::from([1]);
+    /// let mut v = mallocv2_collections::AlignedVec::<u8, 64>::from([1]);
     /// assert_eq!(v.as_mut_ptr() as usize % 64, 0);
     /// ```
     #[inline]
@@ -802,7 +822,7 @@ impl<T, const ALIGN: usize, A: ResizeInPlace> AlignedVec<T, ALIGN, A> {
     /// See [`Vec::set_len`].
     ///
     /// ```
-    /// let mut v = mallocv2_collections::aligned::AlignedVec::<u8, 64>::with_capacity(1);
+    /// let mut v = mallocv2_collections::AlignedVec::<u8, 64>::with_capacity(1);
     /// v.spare_capacity_mut()[0].write(1);
     /// unsafe { v.set_len(1) };
     /// assert_eq!(v, [1]);
@@ -820,7 +840,7 @@ impl<T, const ALIGN: usize, A: ResizeInPlace> AlignedVec<T, ALIGN, A> {
     /// See [`Vec::spare_capacity_mut`].
     ///
     /// ```
-    /// let mut v = mallocv2_collections::aligned::AlignedVec::<u8, 64>::with_capacity(1);
+    /// let mut v = mallocv2_collections::AlignedVec::<u8, 64>::with_capacity(1);
     /// assert!(!v.spare_capacity_mut().is_empty());
     /// ```
     #[inline]
@@ -831,7 +851,7 @@ impl<T, const ALIGN: usize, A: ResizeInPlace> AlignedVec<T, ALIGN, A> {
     /// Gives up the buffer and returns the elements (never freed).
     ///
     /// ```
-    /// let v = mallocv2_collections::aligned::AlignedVec::<u8, 64>::from([1]);
+    /// let v = mallocv2_collections::AlignedVec::<u8, 64>::from([1]);
     /// let s: &'static mut [u8] = v.leak();
     /// assert_eq!(s.as_ptr() as usize % 64, 0);
     /// ```
@@ -980,9 +1000,19 @@ impl<T, const ALIGN: usize, const N: usize> From<[T; N]> for AlignedVec<T, ALIGN
     }
 }
 
-impl<T, const ALIGN: usize> FromIterator<T> for AlignedVec<T, ALIGN> {
+/// For every allocator with a [`Default`], as [`Vec`]'s.
+///
+/// ```
+/// use mallocv2_collections::AlignedVec;
+/// let v: AlignedVec<u8, 64, mallocv2::alloc::Global> = (0..10).collect();
+/// assert_eq!(v.as_ptr() as usize % 64, 0);
+/// assert_eq!(v.len(), 10);
+/// ```
+impl<T, const ALIGN: usize, A: ResizeInPlace + Default> FromIterator<T>
+    for AlignedVec<T, ALIGN, A>
+{
     fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
-        let mut v = Self::new();
+        let mut v = Self::new_in(A::default());
         v.extend(iter);
         v
     }

@@ -11,17 +11,24 @@
 //! # The protocol
 //! - **Claim**: a writer takes index `i = claimed` with a compare-and-swap,
 //!   but only while `i < committed`, so a claimed slot is always writable and
-//!   a claim can never fail afterwards. When `claimed` reaches `committed`,
+//!   a claim can never fail afterwards. [`push_slice`](AppendVec::push_slice)
+//!   claims a run `[i, i + n)` the same way (one compare-and-swap of
+//!   `claimed` to `i + n`, only while `i + n <= committed`). When `claimed` reaches `committed`,
 //!   the writer takes a mutex, commits more pages of the reservation
 //!   (geometrically, like [`ReservedVec`]) and stores the new `committed`
 //!   with `Release`, then retries. A failed commit (or a full reservation)
 //!   returns an error before any slot is claimed: nothing is lost and no
 //!   other writer is held up.
-//! - **Write**: the writer moves its value into slot `i` (nothing in
-//!   between can panic).
+//! - **Write**: the writer moves its value into slot `i`, or its run into
+//!   `[i, i + n)` with one bitwise copy (copies of `T: Copy` for
+//!   `push_slice`, the elements moved out of a `Vec` for
+//!   [`append`](AppendVec::append)); nothing in between can panic, so a
+//!   claimed slot is always written.
 //! - **Publish**: if `published == i` (`Acquire`), the writer stores `i + 1`
-//!   (`Release`): the common case, one load and one store. Otherwise an
-//!   earlier slot is still being written: the writer sets slot `i`'s bit in
+//!   (`Release`), or `i + n` for a run: the common case, one load and one
+//!   store. Otherwise an earlier slot is still being written: the writer
+//!   sets slot `i`'s bit (a run's bits: one `fetch_or` per word, slot `i`'s
+//!   word last, so helpers publish a run whole) in
 //!   a writer-only "written" bitmap (`Release`) and *helps*: any writer
 //!   that finds the slot at `published` marked written advances `published`
 //!   over the whole run of marked slots with one compare-and-swap
@@ -58,7 +65,8 @@
 //! swaps in loom's atomics, mutex and condition variable) under every
 //! interleaving and every memory-model outcome up to a preemption bound:
 //! a slot read not ordered after its write, a slot written before its
-//! page's commit is visible, or a writer left blocked forever fails the
+//! page's commit is visible, a run of `push_slice` seen in part (its bits
+//! spanning two bitmap words), or a writer left blocked forever fails the
 //! model. Weakening any of the orderings above to `Relaxed`, or dropping
 //! either `SeqCst` fence of the wake-up handshake, is caught.
 
@@ -293,7 +301,8 @@ struct CachePadded<T>(T);
 /// - Growth commits pages in place under a mutex (rare: the committed part
 ///   at least doubles each time); elements never move.
 /// - Pushes cost one compare-and-swap to claim a slot, the move of `T`, and
-///   one load and one store to publish it; when pushes overlap, a writer
+///   one load and one store to publish it ([`push_slice`](Self::push_slice)
+///   and [`append`](Self::append) pay that once per run); when pushes overlap, a writer
 ///   whose predecessor is still writing marks its slot in a writer-only
 ///   bitmap and returns once that predecessor (or anyone) publishes both.
 /// - The maximum capacity is fixed at construction (the reservation);
@@ -307,7 +316,7 @@ struct CachePadded<T>(T);
 ///
 /// # Example
 /// ```
-/// use mallocv2_collections::append::AppendVec;
+/// use mallocv2_collections::AppendVec;
 ///
 /// let v = AppendVec::new();
 /// std::thread::scope(|s| {
@@ -328,25 +337,25 @@ struct CachePadded<T>(T);
 ///
 /// `AppendVec<T>` is not `Sync` unless `T: Sync` …
 /// ```compile_fail
-/// use mallocv2_collections::append::AppendVec;
+/// use mallocv2_collections::AppendVec;
 /// fn sync<T: Sync>(_: &T) {}
 /// sync(&AppendVec::<core::cell::Cell<u8>>::new());
 /// ```
 /// … nor unless `T: Send` (another thread could push a `T` through `&self`):
 /// ```compile_fail
-/// use mallocv2_collections::append::AppendVec;
+/// use mallocv2_collections::AppendVec;
 /// fn sync<T: Sync>(_: &T) {}
 /// sync(&AppendVec::<std::sync::MutexGuard<'static, u8>>::new());
 /// ```
 /// and not `Send` unless `T: Send`:
 /// ```compile_fail
-/// use mallocv2_collections::append::AppendVec;
+/// use mallocv2_collections::AppendVec;
 /// fn send<T: Send>(_: T) {}
 /// send(AppendVec::<std::rc::Rc<u8>>::new());
 /// ```
 /// With `T: Send + Sync` it is both:
 /// ```
-/// use mallocv2_collections::append::AppendVec;
+/// use mallocv2_collections::AppendVec;
 /// fn both<T: Send + Sync>(_: &T) {}
 /// both(&AppendVec::<std::sync::Arc<u8>>::new());
 /// ```
@@ -411,7 +420,7 @@ impl<T> AppendVec<T> {
     ///
     /// # Example
     /// ```
-    /// use mallocv2_collections::append::AppendVec;
+    /// use mallocv2_collections::AppendVec;
     ///
     /// let v = AppendVec::<u64>::new();
     /// assert!(v.max_capacity() >= 512);
@@ -428,7 +437,7 @@ impl<T> AppendVec<T> {
     ///
     /// # Example
     /// ```
-    /// use mallocv2_collections::append::AppendVec;
+    /// use mallocv2_collections::AppendVec;
     ///
     /// let v = AppendVec::<u8>::try_new()?;
     /// assert!(v.is_empty());
@@ -447,7 +456,7 @@ impl<T> AppendVec<T> {
     ///
     /// # Example
     /// ```
-    /// use mallocv2_collections::{append::AppendVec, TryReserveError};
+    /// use mallocv2_collections::{AppendVec, TryReserveError};
     ///
     /// let v = AppendVec::with_max_capacity(2);
     /// v.push('a');
@@ -468,7 +477,7 @@ impl<T> AppendVec<T> {
     ///
     /// # Example
     /// ```
-    /// use mallocv2_collections::{append::AppendVec, TryReserveError};
+    /// use mallocv2_collections::{AppendVec, TryReserveError};
     ///
     /// let r = AppendVec::<u32>::try_with_max_capacity(usize::MAX);
     /// assert_eq!(r.err(), Some(TryReserveError::CapacityOverflow));
@@ -538,7 +547,7 @@ impl<T> AppendVec<T> {
     ///
     /// # Example
     /// ```
-    /// use mallocv2_collections::append::AppendVec;
+    /// use mallocv2_collections::AppendVec;
     ///
     /// let v = AppendVec::new();
     /// assert_eq!(v.push("x"), 0);
@@ -563,7 +572,7 @@ impl<T> AppendVec<T> {
     ///
     /// # Example
     /// ```
-    /// use mallocv2_collections::{append::AppendVec, TryReserveError};
+    /// use mallocv2_collections::{AppendVec, TryReserveError};
     ///
     /// let v = AppendVec::with_max_capacity(1);
     /// assert_eq!(v.try_push(5), Ok(0));
@@ -586,7 +595,7 @@ impl<T> AppendVec<T> {
             mem::forget(value);
             return Ok(i);
         }
-        let i = self.claim()?;
+        let i = self.claim(1)?;
         track_claimed(&self.model, i);
         // SAFETY: `claim` handed out slot `i` to this call only, and
         // `i < committed`: the slot is committed memory inside the
@@ -594,21 +603,209 @@ impl<T> AppendVec<T> {
         // is published below.
         unsafe { self.ptr.as_ptr().add(i).write(value) };
         track_write(&self.model, i);
-        self.publish(i);
+        self.publish(i, 1);
         Ok(i)
     }
 
-    /// Claims the next index, committing more memory first if needed.
+    /// Appends copies of `values` at consecutive indices with one claim and
+    /// returns the index of the first (for an empty slice: [`len`](Self::len),
+    /// and nothing changes). The whole run becomes visible to readers at
+    /// once, when this returns at the latest: a reader sees all of it or
+    /// none of it.
+    ///
+    /// One claim, one copy and one publish for the run, where a loop of
+    /// [`push`](Self::push) synchronises once per element; runs of other
+    /// writers never interleave with it.
+    ///
+    /// # Panics
+    /// When the run does not fit in the maximum capacity (the message names
+    /// it) or committing memory fails; see
+    /// [`try_push_slice`](Self::try_push_slice).
+    ///
+    /// # Example
+    /// ```
+    /// use mallocv2_collections::AppendVec;
+    ///
+    /// let v = AppendVec::new();
+    /// std::thread::scope(|s| {
+    ///     for t in 0..2u64 {
+    ///         let v = &v;
+    ///         s.spawn(move || {
+    ///             let run = [t; 1024];
+    ///             for _ in 0..10 {
+    ///                 let first = v.push_slice(&run);
+    ///                 assert_eq!(&v.as_slice()[first..first + 1024], &run);
+    ///             }
+    ///         });
+    ///     }
+    /// });
+    /// assert_eq!(v.len(), 20 * 1024);
+    /// ```
     #[inline]
-    fn claim(&self) -> Result<usize, TryReserveError> {
+    #[track_caller]
+    pub fn push_slice(&self, values: &[T]) -> usize
+    where
+        T: Copy,
+    {
+        match self.try_push_slice(values) {
+            Ok(i) => i,
+            Err(e) => capacity_panic("AppendVec::push_slice", e),
+        }
+    }
+
+    /// Like [`push_slice`](Self::push_slice), returning an error instead of
+    /// panicking; on error no element of `values` was appended (the run is
+    /// refused whole, never split) and other writers are not held up.
+    ///
+    /// # Errors
+    /// [`TryReserveError::Exhausted`] when the run does not fit in what is
+    /// left of the maximum capacity;
+    /// [`TryReserveError::AllocError`] when committing memory fails.
+    ///
+    /// # Example
+    /// ```
+    /// use mallocv2_collections::{AppendVec, TryReserveError};
+    ///
+    /// let v = AppendVec::with_max_capacity(4);
+    /// assert_eq!(v.try_push_slice(&[1, 2, 3]), Ok(0));
+    /// assert_eq!(
+    ///     v.try_push_slice(&[4, 5]),
+    ///     Err(TryReserveError::Exhausted { max_capacity: 4 })
+    /// );
+    /// assert_eq!(v.try_push_slice(&[4]), Ok(3));
+    /// assert_eq!(v.as_slice(), &[1, 2, 3, 4]);
+    /// ```
+    pub fn try_push_slice(&self, values: &[T]) -> Result<usize, TryReserveError>
+    where
+        T: Copy,
+    {
+        // SAFETY: `values` is `values.len()` readable elements; copies of
+        // `T: Copy` need no ownership, so the source stays as it is.
+        unsafe { self.push_run(values.as_ptr(), values.len()) }
+    }
+
+    /// Moves all elements of `other` to the end of this vector as one run
+    /// (as [`push_slice`](Self::push_slice) does, for any `T`), leaving
+    /// `other` empty (its capacity kept), and returns the index of the
+    /// first (for an empty `other`: [`len`](Self::len)). The run becomes
+    /// visible to readers whole.
+    ///
+    /// # Panics
+    /// When the run does not fit in the maximum capacity (the message names
+    /// it) or committing memory fails; see [`try_append`](Self::try_append).
+    ///
+    /// # Example
+    /// ```
+    /// use mallocv2_collections::AppendVec;
+    ///
+    /// let v = AppendVec::new();
+    /// v.push(String::from("a"));
+    /// let mut batch = vec![String::from("b"), String::from("c")];
+    /// assert_eq!(v.append(&mut batch), 1);
+    /// assert!(batch.is_empty());
+    /// assert_eq!(v.as_slice(), ["a", "b", "c"]);
+    /// ```
+    #[inline]
+    #[track_caller]
+    pub fn append(&self, other: &mut std::vec::Vec<T>) -> usize {
+        match self.try_append(other) {
+            Ok(i) => i,
+            Err(e) => capacity_panic("AppendVec::append", e),
+        }
+    }
+
+    /// Like [`append`](Self::append), returning an error instead of
+    /// panicking; on error `other` keeps every element and this vector is
+    /// unchanged.
+    ///
+    /// # Errors
+    /// As [`try_push_slice`](Self::try_push_slice).
+    ///
+    /// # Example
+    /// ```
+    /// use mallocv2_collections::{AppendVec, TryReserveError};
+    ///
+    /// let v = AppendVec::with_max_capacity(2);
+    /// let mut batch = vec![Box::new(1), Box::new(2), Box::new(3)];
+    /// assert_eq!(v.try_append(&mut batch), Err(TryReserveError::Exhausted { max_capacity: 2 }));
+    /// assert_eq!(batch.len(), 3);
+    /// batch.pop();
+    /// assert_eq!(v.try_append(&mut batch), Ok(0));
+    /// assert_eq!(v.len(), 2);
+    /// ```
+    pub fn try_append(&self, other: &mut std::vec::Vec<T>) -> Result<usize, TryReserveError> {
+        // SAFETY: `other` holds `len` initialised elements; on success they
+        // were moved (bitwise) into this vector, and setting `other`'s
+        // length to 0 makes it forget them, so each is dropped once, by
+        // this vector. On error nothing was read out.
+        unsafe {
+            let i = self.push_run(other.as_ptr(), other.len())?;
+            other.set_len(0);
+            Ok(i)
+        }
+    }
+
+    /// Appends a bitwise copy of the `n` elements at `src` as one run with
+    /// one claim and returns the index of the first (`len()` for `n == 0`).
+    /// Reads nothing from `src` on error.
+    ///
+    /// # Safety
+    /// `src` is valid for reading `n` initialised elements. On success the
+    /// vector owns the copies: the caller must not drop the originals
+    /// unless `T: Copy`.
+    unsafe fn push_run(&self, src: *const T, n: usize) -> Result<usize, TryReserveError> {
+        if n == 0 {
+            return Ok(self.len());
+        }
+        if Self::IS_ZST {
+            // As in `try_push`: claiming is publishing, and the values
+            // (zero-sized, nothing to copy) are the vector's from then on.
+            let max = self.max;
+            return self
+                .published
+                .fetch_update(Ordering::Release, Ordering::Relaxed, |p| {
+                    // (`p + n` only when it fits: no overflow)
+                    if n <= max - p {
+                        Some(p + n)
+                    } else {
+                        None
+                    }
+                })
+                .map_err(|_| TryReserveError::Exhausted { max_capacity: max });
+        }
+        let i = self.claim(n)?;
+        for k in i..i + n {
+            track_claimed(&self.model, k);
+        }
+        // SAFETY: `claim` handed out slots `[i, i + n)` to this call only,
+        // all below `committed`: committed, uninitialised memory inside the
+        // reservation that no reader looks at before the publish below.
+        // `src` cannot overlap them: it is caller memory, or published
+        // slots of this vector (all below `published <= i`). A bitwise copy
+        // cannot panic, so every claimed slot gets written.
+        unsafe { ptr::copy_nonoverlapping(src, self.ptr.as_ptr().add(i), n) };
+        for k in i..i + n {
+            track_write(&self.model, k);
+        }
+        self.publish(i, n);
+        Ok(i)
+    }
+
+    /// Claims the next `n >= 1` indices (consecutive), committing more
+    /// memory first if needed; returns the first. Claims nothing on error.
+    #[inline]
+    fn claim(&self, n: usize) -> Result<usize, TryReserveError> {
+        debug_assert!(n >= 1, "claim of {n} slots");
         let mut c = self.claimed.0.load(Ordering::Relaxed);
         loop {
+            // `c <= max`, so an overflow here means "more than fits".
+            let end = c.checked_add(n).ok_or(TryReserveError::CapacityOverflow)?;
             // Acquire pairs with the Release store in `commit_more`: the
             // pages below `committed` are writable for this thread.
-            if c < self.committed.load(Ordering::Acquire) {
+            if end <= self.committed.load(Ordering::Acquire) {
                 match self.claimed.0.compare_exchange_weak(
                     c,
-                    c + 1,
+                    end,
                     Ordering::Relaxed,
                     Ordering::Relaxed,
                 ) {
@@ -619,7 +816,7 @@ impl<T> AppendVec<T> {
                     }
                 }
             }
-            self.commit_more(c)?;
+            self.commit_more(end - 1)?;
             c = self.claimed.0.load(Ordering::Relaxed);
         }
     }
@@ -662,17 +859,18 @@ impl<T> AppendVec<T> {
         Ok(())
     }
 
-    /// Publishes slot `i` (written) and returns once it is published.
+    /// Publishes slots `[i, i + n)` (written, `n >= 1`) and returns once
+    /// they are published.
     #[inline]
-    fn publish(&self, i: usize) {
+    fn publish(&self, i: usize, n: usize) {
         if self.published.load(Ordering::Acquire) == i {
             // Every earlier slot is published, and nobody else can move
             // `published` from `i` (slot `i`'s bit is not set): a plain
-            // Release store publishes our write.
-            self.published.store(i + 1, Ordering::Release);
+            // Release store publishes our writes, the whole run at once.
+            self.published.store(i + n, Ordering::Release);
             self.after_advance();
         } else {
-            self.publish_slow(i);
+            self.publish_slow(i, n);
         }
     }
 
@@ -719,35 +917,71 @@ impl<T> AppendVec<T> {
     }
 
     /// First index from `p` on that is not marked written (`p` itself when
-    /// slot `p` is still being written).
+    /// slot `p` is still being written), reading a whole bitmap word at a
+    /// time.
     fn scan_done(&self, p: usize) -> usize {
-        // Bits at or past `committed` are never set (slots there were never
-        // claimed), and their words may not be committed: stop there.
+        // Bits at or past `committed` may not be committed memory: stop
+        // there.
         let limit = self.committed.load(Ordering::Acquire);
         let mut q = p;
-        // SAFETY: `q < limit == committed`; `T` is not zero-sized (no
-        // zero-sized push gets here).
-        while q < limit && unsafe { self.is_done(q) } {
-            q += 1;
+        while q < limit {
+            // SAFETY: `q < limit <= committed`; `T` is not zero-sized (no
+            // zero-sized push gets here).
+            let (word, _) = unsafe { self.done_bit(q) };
+            let shift = q % 64;
+            // Acquire: the writes of the slots whose bits we see
+            // happen-before our later Release of `published`. The shift
+            // brings in zeros, so the run ends inside this word.
+            let run = (word.load(Ordering::Acquire) >> shift).trailing_ones() as usize;
+            q += run;
+            if shift + run < 64 {
+                break;
+            }
         }
-        q
+        q.min(limit)
     }
 
-    /// Publishing when an earlier slot is still being written: mark slot
-    /// `i` written, then help advance `published` until it passes `i`.
+    /// Marks slots `[i, i + n)` written (`n >= 1`): one `Release`
+    /// `fetch_or` per bitmap word, from the last word down to the first, so
+    /// slot `i`'s bit is set last. A helper scans upwards from `published`
+    /// and stops at the first clear bit, so it cannot pass `i` before it
+    /// sees slot `i`'s bit, and that `Acquire` load of the word makes every
+    /// earlier `fetch_or` of ours visible to its later loads of the
+    /// run's other words: a run is published whole or not at all.
+    fn mark_done(&self, i: usize, n: usize) {
+        let mut hi = i + n;
+        while hi > i {
+            // The bits `[lo, hi)` of one word.
+            let lo = ((hi - 1) & !63).max(i);
+            let width = hi - lo;
+            let mask = if width == 64 {
+                u64::MAX
+            } else {
+                ((1u64 << width) - 1) << (lo % 64)
+            };
+            // SAFETY: `lo < i + n <= claimed <= committed`; not
+            // zero-sized.
+            let (word, _) = unsafe { self.done_bit(lo) };
+            // Release: whoever sees the bits (with Acquire) sees our slot
+            // writes.
+            word.fetch_or(mask, Ordering::Release);
+            hi = lo;
+        }
+    }
+
+    /// Publishing when an earlier slot is still being written: mark slots
+    /// `[i, i + n)` written, then help advance `published` until it passes
+    /// them.
     #[cold]
     #[inline(never)]
     // Under loom both bounds are 0 (see `sync`).
     #[cfg_attr(loom, allow(clippy::absurd_extreme_comparisons))]
-    fn publish_slow(&self, i: usize) {
-        // SAFETY: `i < claimed <= committed`; not zero-sized.
-        let (word, bit) = unsafe { self.done_bit(i) };
-        // Release: whoever sees the bit (with Acquire) sees our slot write.
-        word.fetch_or(bit, Ordering::Release);
+    fn publish_slow(&self, i: usize, n: usize) {
+        self.mark_done(i, n);
         let mut tries = 0u32;
         loop {
             let p = self.published.load(Ordering::Acquire);
-            if p > i {
+            if p >= i + n {
                 return;
             }
             let q = self.scan_done(p);
@@ -807,7 +1041,7 @@ impl<T> AppendVec<T> {
     ///
     /// # Example
     /// ```
-    /// use mallocv2_collections::append::AppendVec;
+    /// use mallocv2_collections::AppendVec;
     ///
     /// let v = AppendVec::new();
     /// v.push(1);
@@ -822,7 +1056,7 @@ impl<T> AppendVec<T> {
     ///
     /// # Example
     /// ```
-    /// use mallocv2_collections::append::AppendVec;
+    /// use mallocv2_collections::AppendVec;
     ///
     /// assert!(AppendVec::<u8>::new().is_empty());
     /// ```
@@ -836,7 +1070,7 @@ impl<T> AppendVec<T> {
     ///
     /// # Example
     /// ```
-    /// use mallocv2_collections::append::AppendVec;
+    /// use mallocv2_collections::AppendVec;
     ///
     /// let v = AppendVec::new();
     /// v.push(0u8);
@@ -851,7 +1085,7 @@ impl<T> AppendVec<T> {
     ///
     /// # Example
     /// ```
-    /// use mallocv2_collections::append::AppendVec;
+    /// use mallocv2_collections::AppendVec;
     ///
     /// assert_eq!(AppendVec::<u8>::with_max_capacity(7).max_capacity(), 7);
     /// ```
@@ -864,7 +1098,7 @@ impl<T> AppendVec<T> {
     ///
     /// # Example
     /// ```
-    /// use mallocv2_collections::append::AppendVec;
+    /// use mallocv2_collections::AppendVec;
     ///
     /// let v = AppendVec::new();
     /// let i = v.push(10);
@@ -888,7 +1122,7 @@ impl<T> AppendVec<T> {
     ///
     /// # Example
     /// ```
-    /// use mallocv2_collections::append::AppendVec;
+    /// use mallocv2_collections::AppendVec;
     ///
     /// let mut v = AppendVec::new();
     /// v.push(1);
@@ -905,7 +1139,7 @@ impl<T> AppendVec<T> {
     ///
     /// # Example
     /// ```
-    /// use mallocv2_collections::append::AppendVec;
+    /// use mallocv2_collections::AppendVec;
     ///
     /// let v = AppendVec::new();
     /// v.push(1);
@@ -928,7 +1162,7 @@ impl<T> AppendVec<T> {
     ///
     /// # Example
     /// ```
-    /// use mallocv2_collections::append::AppendVec;
+    /// use mallocv2_collections::AppendVec;
     ///
     /// let mut v = AppendVec::new();
     /// v.push(2);
@@ -947,7 +1181,7 @@ impl<T> AppendVec<T> {
     ///
     /// # Example
     /// ```
-    /// use mallocv2_collections::append::AppendVec;
+    /// use mallocv2_collections::AppendVec;
     ///
     /// let v: AppendVec<_> = (1..=3).collect();
     /// assert_eq!(v.iter().sum::<i32>(), 6);
@@ -962,7 +1196,7 @@ impl<T> AppendVec<T> {
     ///
     /// # Example
     /// ```
-    /// use mallocv2_collections::append::AppendVec;
+    /// use mallocv2_collections::AppendVec;
     ///
     /// let v = AppendVec::new();
     /// v.push(1);
@@ -1016,7 +1250,7 @@ impl<T> AppendVec<T> {
     ///
     /// # Example
     /// ```
-    /// use mallocv2_collections::append::AppendVec;
+    /// use mallocv2_collections::AppendVec;
     ///
     /// let v = AppendVec::new();
     /// v.push('a');

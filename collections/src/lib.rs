@@ -12,19 +12,24 @@
 //!
 //! | you have | use | because |
 //! |---|---|---|
-//! | a `Vec`/`String` that gets big | [`vec::Vec`], [`string::String`] | drop-in std API; large buffers grow in place or by remapping, a small one is copied only up to 256 KiB |
-//! | data whose address must never change (raw pointers, FFI, self-references, a log) | [`reserved::ReservedVec`], [`reserved_string::ReservedString`] | one address-space reservation; never relocates; `shrink_to_fit` gives memory back to the OS |
-//! | many threads appending, readers wanting a contiguous slice | [`append::AppendVec`] | `push(&self)`; readers pay one atomic load; elements never move |
-//! | SIMD lanes, cache lines, pages | [`aligned::AlignedVec`] | the alignment survives every growth; lane helpers |
-//! | a hash map | [`hash::HashMap`], [`hash::HashSet`] | hashbrown over the `Heap`, std constructors |
-//! | a linked list built or extended in bulk | [`list::LinkedList`] | all nodes of a bulk operation come from one batch allocation, each still freed alone |
-//! | an ordered map built from many keys at once | [`tree::TreeMap`], [`tree::TreeSet`] | bulk construction allocates every node in one batch call |
+//! | a `Vec`/`String` that gets big | [`Vec`], [`String`] | drop-in std API; large buffers grow in place or by remapping, a small one is copied only up to 256 KiB |
+//! | data whose address must never change (raw pointers, FFI, self-references, a log) | [`ReservedVec`], [`ReservedString`] | one address-space reservation; never relocates; `shrink_to_fit` gives memory back to the OS |
+//! | many threads appending, readers wanting a contiguous slice | [`AppendVec`] | `push(&self)`; readers pay one atomic load; elements never move |
+//! | SIMD lanes, cache lines, pages | [`AlignedVec`] | the alignment survives every growth; lane helpers |
+//! | a hash map | [`HashMap`], [`HashSet`] | hashbrown over the `Heap`, std constructors |
+//! | a linked list built or extended in bulk | [`LinkedList`] | all nodes of a bulk operation come from one batch allocation, each still freed alone |
+//! | an ordered map built from many keys at once | [`TreeMap`], [`TreeSet`] | bulk construction allocates every node in one batch call |
+//!
+//! The collections, [`TryReserveError`], [`Heap`] and hashbrown's
+//! [`DefaultHashBuilder`] are at the crate root; each module holds its type's
+//! iterators, entries and helpers (`vec::IntoIter`, `tree::Entry`,
+//! `reserved::DEFAULT_MAX_BYTES`, …).
 //!
 //! # Examples
 //!
 //! A vector that never moves:
 //! ```
-//! use mallocv2_collections::reserved::ReservedVec;
+//! use mallocv2_collections::ReservedVec;
 //!
 //! let mut v = ReservedVec::with_max_capacity(1 << 20);
 //! v.push(1u64);
@@ -37,7 +42,7 @@
 //!
 //! Growing a std-like `Vec` copies almost nothing:
 //! ```
-//! use mallocv2_collections::vec::Vec;
+//! use mallocv2_collections::Vec;
 //! use mallocv2::Heap;
 //!
 //! let before = Heap::thread_stats();
@@ -51,7 +56,7 @@
 //!
 //! Aligned data for SIMD:
 //! ```
-//! use mallocv2_collections::aligned::AlignedVec;
+//! use mallocv2_collections::AlignedVec;
 //!
 //! let mut v: AlignedVec<f32, 64> = AlignedVec::new();
 //! v.extend((0..1000).map(|i| i as f32));
@@ -60,7 +65,7 @@
 //!
 //! A map with the std constructors, allocating from the `Heap`:
 //! ```
-//! use mallocv2_collections::hash::HashMap;
+//! use mallocv2_collections::HashMap;
 //!
 //! let mut m = HashMap::new();
 //! *m.entry("apples").or_insert(0) += 3;
@@ -82,5 +87,20 @@ pub mod string;
 pub mod tree;
 pub mod vec;
 
+/// The README's examples, compiled and run by `cargo test` so that they
+/// stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+mod readme {}
+
+pub use aligned::AlignedVec;
+pub use append::AppendVec;
 pub use error::TryReserveError;
+pub use hash::{DefaultHashBuilder, HashMap, HashSet};
+pub use list::LinkedList;
 pub use mallocv2::Heap;
+pub use reserved::ReservedVec;
+pub use reserved_string::ReservedString;
+pub use string::String;
+pub use tree::{TreeMap, TreeSet};
+pub use vec::Vec;

@@ -31,7 +31,7 @@
 //!
 //! ```
 //! use core::fmt::Write;
-//! use mallocv2_collections::string::String;
+//! use mallocv2_collections::String;
 //!
 //! let mut s = String::from("hello");
 //! s.push_str(", world");
@@ -58,7 +58,7 @@ use crate::TryReserveError;
 /// [`Vec<u8, A>`](crate::vec::Vec).
 ///
 /// ```
-/// use mallocv2_collections::string::String;
+/// use mallocv2_collections::String;
 /// let s: String = ["a", "b", "c"].into_iter().collect();
 /// assert_eq!(s.to_uppercase(), "ABC");
 /// ```
@@ -71,7 +71,7 @@ pub struct String<A: ResizeInPlace = Heap> {
 /// handed back by [`into_bytes`](Self::into_bytes).
 ///
 /// ```
-/// use mallocv2_collections::{string::String, vec::Vec};
+/// use mallocv2_collections::{String, Vec};
 /// let e = String::from_utf8(Vec::from(&[0xffu8][..])).unwrap_err();
 /// assert_eq!(e.utf8_error().valid_up_to(), 0);
 /// assert_eq!(e.into_bytes(), [0xff]);
@@ -121,7 +121,7 @@ impl String {
     /// An empty string; allocates nothing.
     ///
     /// ```
-    /// assert!(mallocv2_collections::string::String::new().is_empty());
+    /// assert!(mallocv2_collections::String::new().is_empty());
     /// ```
     #[inline]
     pub const fn new() -> Self {
@@ -131,7 +131,7 @@ impl String {
     /// An empty string with room for at least `capacity` bytes.
     ///
     /// ```
-    /// assert!(mallocv2_collections::string::String::with_capacity(10).capacity() >= 10);
+    /// assert!(mallocv2_collections::String::with_capacity(10).capacity() >= 10);
     /// ```
     ///
     /// # Panics
@@ -147,7 +147,7 @@ impl String {
     /// instead of failing.
     ///
     /// ```
-    /// assert!(mallocv2_collections::string::String::try_with_capacity(10).is_ok());
+    /// assert!(mallocv2_collections::String::try_with_capacity(10).is_ok());
     /// ```
     ///
     /// # Errors
@@ -163,7 +163,7 @@ impl String {
     /// returns a new string.
     ///
     /// ```
-    /// let s = mallocv2_collections::string::String::from_utf8_lossy(b"a\xffb");
+    /// let s = mallocv2_collections::String::from_utf8_lossy(b"a\xffb");
     /// assert_eq!(s, "a\u{FFFD}b");
     /// ```
     ///
@@ -183,7 +183,7 @@ impl String {
     /// Copies a `std::string::String` into a `Heap` buffer.
     ///
     /// ```
-    /// let s = mallocv2_collections::string::String::from_std("x".to_string());
+    /// let s = mallocv2_collections::String::from_std("x".to_string());
     /// assert_eq!(s, "x");
     /// ```
     ///
@@ -198,7 +198,7 @@ impl<A: ResizeInPlace> String<A> {
     /// An empty string using `alloc`.
     ///
     /// ```
-    /// use mallocv2_collections::string::String;
+    /// use mallocv2_collections::String;
     /// let s = String::new_in(mallocv2::alloc::Global);
     /// assert_eq!(s.capacity(), 0);
     /// ```
@@ -212,7 +212,7 @@ impl<A: ResizeInPlace> String<A> {
     /// An empty string using `alloc` with room for `capacity` bytes.
     ///
     /// ```
-    /// use mallocv2_collections::string::String;
+    /// use mallocv2_collections::String;
     /// assert!(String::with_capacity_in(8, mallocv2::Heap).capacity() >= 8);
     /// ```
     ///
@@ -228,7 +228,7 @@ impl<A: ResizeInPlace> String<A> {
     /// Takes the bytes as a string if they are UTF-8.
     ///
     /// ```
-    /// use mallocv2_collections::{string::String, vec::Vec};
+    /// use mallocv2_collections::{String, Vec};
     /// let s = String::from_utf8(Vec::from(&b"hi"[..])).unwrap();
     /// assert_eq!(s, "hi");
     /// ```
@@ -245,7 +245,7 @@ impl<A: ResizeInPlace> String<A> {
     /// Takes the bytes as a string without checking.
     ///
     /// ```
-    /// use mallocv2_collections::{string::String, vec::Vec};
+    /// use mallocv2_collections::{String, Vec};
     /// let s = unsafe { String::from_utf8_unchecked(Vec::from(&b"ok"[..])) };
     /// assert_eq!(s, "ok");
     /// ```
@@ -261,7 +261,7 @@ impl<A: ResizeInPlace> String<A> {
     /// Copies the string into a `std::string::String`.
     ///
     /// ```
-    /// let s = mallocv2_collections::string::String::from("x");
+    /// let s = mallocv2_collections::String::from("x");
     /// assert_eq!(s.into_std(), "x".to_string());
     /// ```
     pub fn into_std(self) -> std::string::String {
@@ -277,7 +277,7 @@ impl<A: ResizeInPlace> String<A> {
     /// The string as `&str`.
     ///
     /// ```
-    /// assert_eq!(mallocv2_collections::string::String::from("a").as_str(), "a");
+    /// assert_eq!(mallocv2_collections::String::from("a").as_str(), "a");
     /// ```
     #[inline]
     pub fn as_str(&self) -> &str {
@@ -288,7 +288,7 @@ impl<A: ResizeInPlace> String<A> {
     /// The string as `&mut str`.
     ///
     /// ```
-    /// let mut s = mallocv2_collections::string::String::from("a");
+    /// let mut s = mallocv2_collections::String::from("a");
     /// s.as_mut_str().make_ascii_uppercase();
     /// assert_eq!(s, "A");
     /// ```
@@ -301,7 +301,7 @@ impl<A: ResizeInPlace> String<A> {
     /// The bytes.
     ///
     /// ```
-    /// assert_eq!(mallocv2_collections::string::String::from("a").as_bytes(), b"a");
+    /// assert_eq!(mallocv2_collections::String::from("a").as_bytes(), b"a");
     /// ```
     #[inline]
     pub fn as_bytes(&self) -> &[u8] {
@@ -311,7 +311,7 @@ impl<A: ResizeInPlace> String<A> {
     /// The underlying vector, mutably.
     ///
     /// ```
-    /// let mut s = mallocv2_collections::string::String::from("a");
+    /// let mut s = mallocv2_collections::String::from("a");
     /// unsafe { s.as_mut_vec().push(b'b') };
     /// assert_eq!(s, "ab");
     /// ```
@@ -326,7 +326,7 @@ impl<A: ResizeInPlace> String<A> {
     /// The bytes, as a vector.
     ///
     /// ```
-    /// assert_eq!(mallocv2_collections::string::String::from("a").into_bytes(), [b'a']);
+    /// assert_eq!(mallocv2_collections::String::from("a").into_bytes(), [b'a']);
     /// ```
     #[inline]
     pub fn into_bytes(self) -> Vec<u8, A> {
@@ -336,7 +336,7 @@ impl<A: ResizeInPlace> String<A> {
     /// Length in bytes.
     ///
     /// ```
-    /// assert_eq!(mallocv2_collections::string::String::from("é").len(), 2);
+    /// assert_eq!(mallocv2_collections::String::from("é").len(), 2);
     /// ```
     #[inline]
     pub fn len(&self) -> usize {
@@ -346,7 +346,7 @@ impl<A: ResizeInPlace> String<A> {
     /// Whether the string is empty.
     ///
     /// ```
-    /// assert!(mallocv2_collections::string::String::new().is_empty());
+    /// assert!(mallocv2_collections::String::new().is_empty());
     /// ```
     #[inline]
     pub fn is_empty(&self) -> bool {
@@ -356,7 +356,7 @@ impl<A: ResizeInPlace> String<A> {
     /// Capacity in bytes (the allocator's usable size).
     ///
     /// ```
-    /// assert!(mallocv2_collections::string::String::with_capacity(3).capacity() >= 3);
+    /// assert!(mallocv2_collections::String::with_capacity(3).capacity() >= 3);
     /// ```
     #[inline]
     pub fn capacity(&self) -> usize {
@@ -366,7 +366,7 @@ impl<A: ResizeInPlace> String<A> {
     /// Makes room for `additional` more bytes (geometric growth).
     ///
     /// ```
-    /// let mut s = mallocv2_collections::string::String::new();
+    /// let mut s = mallocv2_collections::String::new();
     /// s.reserve(10);
     /// assert!(s.capacity() >= 10);
     /// ```
@@ -381,7 +381,7 @@ impl<A: ResizeInPlace> String<A> {
     /// Makes room for `additional` more bytes without over-allocating.
     ///
     /// ```
-    /// let mut s = mallocv2_collections::string::String::new();
+    /// let mut s = mallocv2_collections::String::new();
     /// s.reserve_exact(10);
     /// assert!(s.capacity() >= 10);
     /// ```
@@ -397,7 +397,7 @@ impl<A: ResizeInPlace> String<A> {
     /// failing; the string is unchanged on error.
     ///
     /// ```
-    /// let mut s = mallocv2_collections::string::String::from("a");
+    /// let mut s = mallocv2_collections::String::from("a");
     /// assert!(s.try_reserve(usize::MAX).is_err());
     /// assert_eq!(s, "a");
     /// ```
@@ -413,7 +413,7 @@ impl<A: ResizeInPlace> String<A> {
     /// instead of failing.
     ///
     /// ```
-    /// let mut s = mallocv2_collections::string::String::new();
+    /// let mut s = mallocv2_collections::String::new();
     /// s.try_reserve_exact(4).unwrap();
     /// ```
     ///
@@ -427,7 +427,7 @@ impl<A: ResizeInPlace> String<A> {
     /// Shrinks the buffer towards the length (see [`Vec::shrink_to_fit`]).
     ///
     /// ```
-    /// let mut s = mallocv2_collections::string::String::with_capacity(1 << 20);
+    /// let mut s = mallocv2_collections::String::with_capacity(1 << 20);
     /// s.push('a');
     /// s.shrink_to_fit();
     /// assert!(s.capacity() < 1 << 20);
@@ -440,7 +440,7 @@ impl<A: ResizeInPlace> String<A> {
     /// Shrinks the buffer to at least `max(len, min_capacity)` bytes.
     ///
     /// ```
-    /// let mut s = mallocv2_collections::string::String::with_capacity(1 << 20);
+    /// let mut s = mallocv2_collections::String::with_capacity(1 << 20);
     /// s.shrink_to(100);
     /// assert!(s.capacity() >= 100);
     /// ```
@@ -452,7 +452,7 @@ impl<A: ResizeInPlace> String<A> {
     /// Appends a character.
     ///
     /// ```
-    /// let mut s = mallocv2_collections::string::String::new();
+    /// let mut s = mallocv2_collections::String::new();
     /// s.push('é');
     /// assert_eq!(s, "é");
     /// ```
@@ -469,10 +469,32 @@ impl<A: ResizeInPlace> String<A> {
         }
     }
 
+    /// Appends a character, or returns an error and leaves the string
+    /// unchanged.
+    ///
+    /// ```
+    /// use mallocv2_collections::{String, TryReserveError};
+    ///
+    /// let mut s = String::new();
+    /// s.try_push('é')?;
+    /// assert_eq!(s, "é");
+    /// # Ok::<(), TryReserveError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Vec::try_reserve`] with `ch.len_utf8()`.
+    #[inline]
+    pub fn try_push(&mut self, ch: char) -> Result<(), TryReserveError> {
+        match ch.len_utf8() {
+            1 => self.vec.try_push(ch as u8),
+            _ => self.try_push_str(ch.encode_utf8(&mut [0; 4])),
+        }
+    }
+
     /// Appends a string slice.
     ///
     /// ```
-    /// let mut s = mallocv2_collections::string::String::from("a");
+    /// let mut s = mallocv2_collections::String::from("a");
     /// s.push_str("bc");
     /// assert_eq!(s, "abc");
     /// ```
@@ -488,7 +510,7 @@ impl<A: ResizeInPlace> String<A> {
     /// unchanged.
     ///
     /// ```
-    /// let mut s = mallocv2_collections::string::String::new();
+    /// let mut s = mallocv2_collections::String::new();
     /// s.try_push_str("a").unwrap();
     /// assert_eq!(s, "a");
     /// ```
@@ -504,7 +526,7 @@ impl<A: ResizeInPlace> String<A> {
     /// Removes and returns the last character.
     ///
     /// ```
-    /// let mut s = mallocv2_collections::string::String::from("ab");
+    /// let mut s = mallocv2_collections::String::from("ab");
     /// assert_eq!(s.pop(), Some('b'));
     /// ```
     pub fn pop(&mut self) -> Option<char> {
@@ -518,7 +540,7 @@ impl<A: ResizeInPlace> String<A> {
     /// Inserts a character at byte `idx`.
     ///
     /// ```
-    /// let mut s = mallocv2_collections::string::String::from("ac");
+    /// let mut s = mallocv2_collections::String::from("ac");
     /// s.insert(1, 'b');
     /// assert_eq!(s, "abc");
     /// ```
@@ -531,10 +553,32 @@ impl<A: ResizeInPlace> String<A> {
         self.insert_str(idx, ch.encode_utf8(&mut [0; 4]));
     }
 
+    /// Inserts a character at byte `idx`, or returns an error and leaves
+    /// the string unchanged.
+    ///
+    /// ```
+    /// use mallocv2_collections::{String, TryReserveError};
+    ///
+    /// let mut s = String::from("ac");
+    /// s.try_insert(1, 'b')?;
+    /// assert_eq!(s, "abc");
+    /// # Ok::<(), TryReserveError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Vec::try_reserve`] with `ch.len_utf8()`.
+    ///
+    /// # Panics
+    /// When `idx` is past the end or not on a character boundary.
+    #[track_caller]
+    pub fn try_insert(&mut self, idx: usize, ch: char) -> Result<(), TryReserveError> {
+        self.try_insert_str(idx, ch.encode_utf8(&mut [0; 4]))
+    }
+
     /// Inserts a string slice at byte `idx`.
     ///
     /// ```
-    /// let mut s = mallocv2_collections::string::String::from("ad");
+    /// let mut s = mallocv2_collections::String::from("ad");
     /// s.insert_str(1, "bc");
     /// assert_eq!(s, "abcd");
     /// ```
@@ -544,14 +588,59 @@ impl<A: ResizeInPlace> String<A> {
     /// [`Vec::reserve`].
     #[track_caller]
     pub fn insert_str(&mut self, idx: usize, string: &str) {
+        self.check_insert_at(idx);
+        self.vec.reserve(string.len());
+        self.insert_reserved(idx, string);
+    }
+
+    /// Inserts a string slice at byte `idx`, or returns an error and leaves
+    /// the string unchanged.
+    ///
+    /// ```
+    /// use mallocv2_collections::{String, TryReserveError};
+    ///
+    /// let mut s = String::from("ad");
+    /// s.try_insert_str(1, "bc")?;
+    /// assert_eq!(s, "abcd");
+    /// assert_eq!(s.try_insert_str(0, "x"), Ok(()));
+    /// # Ok::<(), TryReserveError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Vec::try_reserve`] with `string.len()`.
+    ///
+    /// # Panics
+    /// When `idx` is past the end or not on a character boundary.
+    #[track_caller]
+    pub fn try_insert_str(&mut self, idx: usize, string: &str) -> Result<(), TryReserveError> {
+        self.check_insert_at(idx);
+        self.vec.try_reserve(string.len())?;
+        self.insert_reserved(idx, string);
+        Ok(())
+    }
+
+    /// Panics unless `idx` is a character boundary (the end included).
+    #[inline]
+    #[track_caller]
+    fn check_insert_at(&self, idx: usize) {
         assert!(
             self.is_char_boundary(idx),
             "insertion index {idx} is not a char boundary (len {})",
             self.len()
         );
+    }
+
+    /// Inserts `string` at `idx`, a character boundary, with room for it
+    /// already reserved.
+    #[inline]
+    fn insert_reserved(&mut self, idx: usize, string: &str) {
         let len = self.len();
         let n = string.len();
-        self.vec.reserve(n);
+        debug_assert!(
+            self.is_char_boundary(idx) && self.vec.capacity() - len >= n,
+            "insert_reserved({idx}, {n} bytes): len {len}, capacity {}",
+            self.vec.capacity()
+        );
         // SAFETY: room for `n` more bytes; the tail `idx..len` moves right
         // by `n` and `string` fills the gap, so the bytes stay UTF-8 (the
         // insertion is at a boundary) before the length is set.
@@ -566,7 +655,7 @@ impl<A: ResizeInPlace> String<A> {
     /// Removes and returns the character at byte `idx`.
     ///
     /// ```
-    /// let mut s = mallocv2_collections::string::String::from("abc");
+    /// let mut s = mallocv2_collections::String::from("abc");
     /// assert_eq!(s.remove(1), 'b');
     /// assert_eq!(s, "ac");
     /// ```
@@ -593,7 +682,7 @@ impl<A: ResizeInPlace> String<A> {
     /// Shortens to `new_len` bytes; does nothing if it is not shorter.
     ///
     /// ```
-    /// let mut s = mallocv2_collections::string::String::from("abc");
+    /// let mut s = mallocv2_collections::String::from("abc");
     /// s.truncate(1);
     /// assert_eq!(s, "a");
     /// ```
@@ -614,7 +703,7 @@ impl<A: ResizeInPlace> String<A> {
     /// Empties the string; the capacity is unchanged.
     ///
     /// ```
-    /// let mut s = mallocv2_collections::string::String::from("abc");
+    /// let mut s = mallocv2_collections::String::from("abc");
     /// s.clear();
     /// assert!(s.is_empty());
     /// ```
@@ -626,7 +715,7 @@ impl<A: ResizeInPlace> String<A> {
     /// Keeps only the characters for which `f` returns `true`.
     ///
     /// ```
-    /// let mut s = mallocv2_collections::string::String::from("a1b2");
+    /// let mut s = mallocv2_collections::String::from("a1b2");
     /// s.retain(|c| c.is_alphabetic());
     /// assert_eq!(s, "ab");
     /// ```
@@ -679,7 +768,7 @@ impl<A: ResizeInPlace> String<A> {
     /// its characters; the range is removed when the iterator is dropped.
     ///
     /// ```
-    /// let mut s = mallocv2_collections::string::String::from("a→b");
+    /// let mut s = mallocv2_collections::String::from("a→b");
     /// let d: String = s.drain(1..4).collect();
     /// assert_eq!(d, "→");
     /// assert_eq!(s, "ab");
@@ -713,7 +802,7 @@ impl<A: ResizeInPlace> String<A> {
     /// Splits off the bytes from `at` into a new string.
     ///
     /// ```
-    /// let mut s = mallocv2_collections::string::String::from("abc");
+    /// let mut s = mallocv2_collections::String::from("abc");
     /// assert_eq!(s.split_off(1), "bc");
     /// assert_eq!(s, "a");
     /// ```
@@ -990,41 +1079,50 @@ impl<A: ResizeInPlace> Extend<std::string::String> for String<A> {
     }
 }
 
-impl FromIterator<char> for String {
+/// The `FromIterator` impls hold for every allocator with a [`Default`] (as
+/// `Default` for `String<A>`); the `From` conversions stay on [`Heap`] only,
+/// so that `String::from(…)` needs no type annotation.
+///
+/// ```
+/// use mallocv2_collections::String;
+/// let s: String<mallocv2::alloc::Global> = ['a', 'b'].into_iter().collect();
+/// assert_eq!(s, "ab");
+/// ```
+impl<A: ResizeInPlace + Default> FromIterator<char> for String<A> {
     fn from_iter<I: IntoIterator<Item = char>>(iter: I) -> Self {
-        let mut s = String::new();
+        let mut s = String::new_in(A::default());
         s.extend(iter);
         s
     }
 }
 
-impl<'a> FromIterator<&'a char> for String {
+impl<'a, A: ResizeInPlace + Default> FromIterator<&'a char> for String<A> {
     fn from_iter<I: IntoIterator<Item = &'a char>>(iter: I) -> Self {
-        let mut s = String::new();
+        let mut s = String::new_in(A::default());
         s.extend(iter);
         s
     }
 }
 
-impl<'a> FromIterator<&'a str> for String {
+impl<'a, A: ResizeInPlace + Default> FromIterator<&'a str> for String<A> {
     fn from_iter<I: IntoIterator<Item = &'a str>>(iter: I) -> Self {
-        let mut s = String::new();
+        let mut s = String::new_in(A::default());
         s.extend(iter);
         s
     }
 }
 
-impl<A: ResizeInPlace> FromIterator<String<A>> for String {
-    fn from_iter<I: IntoIterator<Item = String<A>>>(iter: I) -> Self {
-        let mut s = String::new();
+impl<A: ResizeInPlace + Default, B: ResizeInPlace> FromIterator<String<B>> for String<A> {
+    fn from_iter<I: IntoIterator<Item = String<B>>>(iter: I) -> Self {
+        let mut s = String::new_in(A::default());
         s.extend(iter);
         s
     }
 }
 
-impl FromIterator<std::string::String> for String {
+impl<A: ResizeInPlace + Default> FromIterator<std::string::String> for String<A> {
     fn from_iter<I: IntoIterator<Item = std::string::String>>(iter: I) -> Self {
-        let mut s = String::new();
+        let mut s = String::new_in(A::default());
         s.extend(iter);
         s
     }
@@ -1033,7 +1131,7 @@ impl FromIterator<std::string::String> for String {
 /// The iterator of [`String::drain`]: the removed characters.
 ///
 /// ```
-/// let mut s = mallocv2_collections::string::String::from("abc");
+/// let mut s = mallocv2_collections::String::from("abc");
 /// let mut d = s.drain(..2);
 /// assert_eq!(d.as_str(), "ab");
 /// assert_eq!(d.next_back(), Some('b'));

@@ -19,7 +19,7 @@
 //!
 //! ```
 //! use mallocv2::Heap;
-//! use mallocv2_collections::vec::Vec;
+//! use mallocv2_collections::Vec;
 //!
 //! let before = Heap::thread_stats();
 //! let mut v: Vec<u64> = Vec::new();
@@ -90,7 +90,7 @@ use crate::TryReserveError;
 /// in place when the allocator can (see the [module docs](self)).
 ///
 /// ```
-/// use mallocv2_collections::vec::Vec;
+/// use mallocv2_collections::Vec;
 ///
 /// let mut v = Vec::new();
 /// v.push(1);
@@ -103,7 +103,7 @@ use crate::TryReserveError;
 ///
 /// ```compile_fail
 /// fn assert_send<T: Send>(_: T) {}
-/// assert_send(mallocv2_collections::vec::Vec::from([std::rc::Rc::new(1)]));
+/// assert_send(mallocv2_collections::Vec::from([std::rc::Rc::new(1)]));
 /// ```
 pub struct Vec<T, A: ResizeInPlace = Heap> {
     /// The buffer. Its alignment is `align_of::<T>()` or more (an
@@ -160,7 +160,7 @@ impl<T> Vec<T> {
     /// An empty vector; allocates nothing.
     ///
     /// ```
-    /// let v: mallocv2_collections::vec::Vec<u8> = mallocv2_collections::vec::Vec::new();
+    /// let v: mallocv2_collections::Vec<u8> = mallocv2_collections::Vec::new();
     /// assert!(v.is_empty());
     /// ```
     #[inline]
@@ -171,7 +171,7 @@ impl<T> Vec<T> {
     /// An empty vector with room for at least `capacity` elements.
     ///
     /// ```
-    /// let v: mallocv2_collections::vec::Vec<u32> = mallocv2_collections::vec::Vec::with_capacity(10);
+    /// let v: mallocv2_collections::Vec<u32> = mallocv2_collections::Vec::with_capacity(10);
     /// assert!(v.capacity() >= 10);
     /// ```
     ///
@@ -187,7 +187,7 @@ impl<T> Vec<T> {
     /// instead of failing.
     ///
     /// ```
-    /// use mallocv2_collections::{vec::Vec, TryReserveError};
+    /// use mallocv2_collections::{Vec, TryReserveError};
     /// assert!(Vec::<u8>::try_with_capacity(100).is_ok());
     /// assert_eq!(Vec::<u64>::try_with_capacity(usize::MAX).unwrap_err(), TryReserveError::CapacityOverflow);
     /// ```
@@ -204,7 +204,7 @@ impl<T> Vec<T> {
     /// Always copies (see the [module docs](self#conversions-with-stdvecvec)).
     ///
     /// ```
-    /// let v = mallocv2_collections::vec::Vec::from_std(vec![1, 2]);
+    /// let v = mallocv2_collections::Vec::from_std(vec![1, 2]);
     /// assert_eq!(v, [1, 2]);
     /// ```
     ///
@@ -219,7 +219,7 @@ impl<T, A: ResizeInPlace> Vec<T, A> {
     /// An empty vector using `alloc`; allocates nothing.
     ///
     /// ```
-    /// use mallocv2_collections::vec::Vec;
+    /// use mallocv2_collections::Vec;
     /// let v: Vec<u8, mallocv2::alloc::Global> = Vec::new_in(mallocv2::alloc::Global);
     /// assert_eq!(v.capacity(), 0);
     /// ```
@@ -242,7 +242,7 @@ impl<T, A: ResizeInPlace> Vec<T, A> {
     /// A vector using `alloc` with room for at least `capacity` elements.
     ///
     /// ```
-    /// use mallocv2_collections::vec::Vec;
+    /// use mallocv2_collections::Vec;
     /// let v: Vec<u8> = Vec::with_capacity_in(100, mallocv2::Heap);
     /// assert!(v.capacity() >= 100);
     /// ```
@@ -263,7 +263,7 @@ impl<T, A: ResizeInPlace> Vec<T, A> {
     /// error instead of failing.
     ///
     /// ```
-    /// use mallocv2_collections::vec::Vec;
+    /// use mallocv2_collections::Vec;
     /// assert!(Vec::<u8, _>::try_with_capacity_in(16, mallocv2::Heap).is_ok());
     /// ```
     ///
@@ -293,7 +293,7 @@ impl<T, A: ResizeInPlace> Vec<T, A> {
     /// `alloc`. Always copies.
     ///
     /// ```
-    /// use mallocv2_collections::vec::Vec;
+    /// use mallocv2_collections::Vec;
     /// let v = Vec::from_std_in(vec!["a".to_string()], mallocv2::Heap);
     /// assert_eq!(v[0], "a");
     /// ```
@@ -318,7 +318,7 @@ impl<T, A: ResizeInPlace> Vec<T, A> {
     /// Always copies.
     ///
     /// ```
-    /// let v = mallocv2_collections::vec::Vec::from([1, 2, 3]);
+    /// let v = mallocv2_collections::Vec::from([1, 2, 3]);
     /// let s: std::vec::Vec<i32> = v.into_std();
     /// assert_eq!(s, [1, 2, 3]);
     /// ```
@@ -347,7 +347,7 @@ impl<T, A: ResizeInPlace> Vec<T, A> {
     /// The number of elements.
     ///
     /// ```
-    /// assert_eq!(mallocv2_collections::vec::Vec::from([1, 2]).len(), 2);
+    /// assert_eq!(mallocv2_collections::Vec::from([1, 2]).len(), 2);
     /// ```
     #[inline]
     pub fn len(&self) -> usize {
@@ -357,7 +357,7 @@ impl<T, A: ResizeInPlace> Vec<T, A> {
     /// Whether there are no elements.
     ///
     /// ```
-    /// assert!(mallocv2_collections::vec::Vec::<u8>::new().is_empty());
+    /// assert!(mallocv2_collections::Vec::<u8>::new().is_empty());
     /// ```
     #[inline]
     pub fn is_empty(&self) -> bool {
@@ -368,7 +368,7 @@ impl<T, A: ResizeInPlace> Vec<T, A> {
     /// size divided by the element size (`usize::MAX` for zero-sized `T`).
     ///
     /// ```
-    /// let v: mallocv2_collections::vec::Vec<u16> = mallocv2_collections::vec::Vec::with_capacity(5);
+    /// let v: mallocv2_collections::Vec<u16> = mallocv2_collections::Vec::with_capacity(5);
     /// assert!(v.capacity() >= 5);
     /// ```
     #[inline]
@@ -433,7 +433,7 @@ impl<T, A: ResizeInPlace> Vec<T, A> {
     /// capacity geometrically.
     ///
     /// ```
-    /// let mut v = mallocv2_collections::vec::Vec::from([1]);
+    /// let mut v = mallocv2_collections::Vec::from([1]);
     /// v.reserve(10);
     /// assert!(v.capacity() >= 11);
     /// ```
@@ -452,7 +452,7 @@ impl<T, A: ResizeInPlace> Vec<T, A> {
     /// over-allocating (the allocator's usable size may still add some).
     ///
     /// ```
-    /// let mut v: mallocv2_collections::vec::Vec<u64> = mallocv2_collections::vec::Vec::new();
+    /// let mut v: mallocv2_collections::Vec<u64> = mallocv2_collections::Vec::new();
     /// v.reserve_exact(3);
     /// assert!(v.capacity() >= 3);
     /// ```
@@ -470,7 +470,7 @@ impl<T, A: ResizeInPlace> Vec<T, A> {
     /// failing. On error the vector is unchanged.
     ///
     /// ```
-    /// use mallocv2_collections::{vec::Vec, TryReserveError};
+    /// use mallocv2_collections::{Vec, TryReserveError};
     /// let mut v = Vec::from([1u32]);
     /// assert!(v.try_reserve(100).is_ok());
     /// assert_eq!(v.try_reserve(usize::MAX), Err(TryReserveError::CapacityOverflow));
@@ -494,7 +494,7 @@ impl<T, A: ResizeInPlace> Vec<T, A> {
     /// instead of failing. On error the vector is unchanged.
     ///
     /// ```
-    /// let mut v: mallocv2_collections::vec::Vec<u8> = mallocv2_collections::vec::Vec::new();
+    /// let mut v: mallocv2_collections::Vec<u8> = mallocv2_collections::Vec::new();
     /// v.try_reserve_exact(7).unwrap();
     /// assert!(v.capacity() >= 7);
     /// ```
@@ -517,7 +517,7 @@ impl<T, A: ResizeInPlace> Vec<T, A> {
     /// block cannot be allocated.
     ///
     /// ```
-    /// let mut v: mallocv2_collections::vec::Vec<u8> = mallocv2_collections::vec::Vec::with_capacity(1 << 20);
+    /// let mut v: mallocv2_collections::Vec<u8> = mallocv2_collections::Vec::with_capacity(1 << 20);
     /// v.push(1);
     /// v.shrink_to_fit();
     /// assert!(v.capacity() < 1 << 20);
@@ -530,7 +530,7 @@ impl<T, A: ResizeInPlace> Vec<T, A> {
     /// (see [`shrink_to_fit`](Self::shrink_to_fit)).
     ///
     /// ```
-    /// let mut v: mallocv2_collections::vec::Vec<u8> = mallocv2_collections::vec::Vec::with_capacity(1 << 20);
+    /// let mut v: mallocv2_collections::Vec<u8> = mallocv2_collections::Vec::with_capacity(1 << 20);
     /// v.shrink_to(1000);
     /// assert!(v.capacity() >= 1000 && v.capacity() < 1 << 20);
     /// ```
@@ -549,7 +549,7 @@ impl<T, A: ResizeInPlace> Vec<T, A> {
     /// Appends an element, growing the buffer (amortized O(1)).
     ///
     /// ```
-    /// let mut v = mallocv2_collections::vec::Vec::new();
+    /// let mut v = mallocv2_collections::Vec::new();
     /// v.push(3);
     /// assert_eq!(v, [3]);
     /// ```
@@ -573,7 +573,7 @@ impl<T, A: ResizeInPlace> Vec<T, A> {
     /// [`push_within_capacity`](Self::push_within_capacity).
     ///
     /// ```
-    /// let mut v = mallocv2_collections::vec::Vec::new();
+    /// let mut v = mallocv2_collections::Vec::new();
     /// v.try_push(1).unwrap();
     /// assert_eq!(v, [1]);
     /// ```
@@ -595,7 +595,7 @@ impl<T, A: ResizeInPlace> Vec<T, A> {
     /// Never allocates.
     ///
     /// ```
-    /// let mut v = mallocv2_collections::vec::Vec::new();
+    /// let mut v = mallocv2_collections::Vec::new();
     /// assert_eq!(v.push_within_capacity(1), Err(1));
     /// v.reserve(1);
     /// assert_eq!(v.push_within_capacity(1), Ok(()));
@@ -617,7 +617,7 @@ impl<T, A: ResizeInPlace> Vec<T, A> {
     /// Removes and returns the last element.
     ///
     /// ```
-    /// let mut v = mallocv2_collections::vec::Vec::from([1, 2]);
+    /// let mut v = mallocv2_collections::Vec::from([1, 2]);
     /// assert_eq!(v.pop(), Some(2));
     /// ```
     #[inline]
@@ -634,7 +634,7 @@ impl<T, A: ResizeInPlace> Vec<T, A> {
     /// Inserts `element` at `index`, shifting the rest right.
     ///
     /// ```
-    /// let mut v = mallocv2_collections::vec::Vec::from([1, 3]);
+    /// let mut v = mallocv2_collections::Vec::from([1, 3]);
     /// v.insert(1, 2);
     /// assert_eq!(v, [1, 2, 3]);
     /// ```
@@ -665,7 +665,7 @@ impl<T, A: ResizeInPlace> Vec<T, A> {
     /// Removes and returns the element at `index`, shifting the rest left.
     ///
     /// ```
-    /// let mut v = mallocv2_collections::vec::Vec::from([1, 2, 3]);
+    /// let mut v = mallocv2_collections::Vec::from([1, 2, 3]);
     /// assert_eq!(v.remove(0), 1);
     /// assert_eq!(v, [2, 3]);
     /// ```
@@ -693,7 +693,7 @@ impl<T, A: ResizeInPlace> Vec<T, A> {
     /// last one (O(1), does not keep order).
     ///
     /// ```
-    /// let mut v = mallocv2_collections::vec::Vec::from([1, 2, 3]);
+    /// let mut v = mallocv2_collections::Vec::from([1, 2, 3]);
     /// assert_eq!(v.swap_remove(0), 1);
     /// assert_eq!(v, [3, 2]);
     /// ```
@@ -721,7 +721,7 @@ impl<T, A: ResizeInPlace> Vec<T, A> {
     /// `len >= self.len()`. The capacity is unchanged.
     ///
     /// ```
-    /// let mut v = mallocv2_collections::vec::Vec::from([1, 2, 3]);
+    /// let mut v = mallocv2_collections::Vec::from([1, 2, 3]);
     /// v.truncate(1);
     /// assert_eq!(v, [1]);
     /// ```
@@ -746,7 +746,7 @@ impl<T, A: ResizeInPlace> Vec<T, A> {
     /// Drops every element. The capacity is unchanged.
     ///
     /// ```
-    /// let mut v = mallocv2_collections::vec::Vec::from([1, 2]);
+    /// let mut v = mallocv2_collections::Vec::from([1, 2]);
     /// v.clear();
     /// assert!(v.is_empty());
     /// ```
@@ -758,7 +758,7 @@ impl<T, A: ResizeInPlace> Vec<T, A> {
     /// The elements as a slice.
     ///
     /// ```
-    /// let v = mallocv2_collections::vec::Vec::from([1, 2]);
+    /// let v = mallocv2_collections::Vec::from([1, 2]);
     /// assert_eq!(v.as_slice(), &[1, 2]);
     /// ```
     #[inline]
@@ -771,7 +771,7 @@ impl<T, A: ResizeInPlace> Vec<T, A> {
     /// The elements as a mutable slice.
     ///
     /// ```
-    /// let mut v = mallocv2_collections::vec::Vec::from([1, 2]);
+    /// let mut v = mallocv2_collections::Vec::from([1, 2]);
     /// v.as_mut_slice()[0] = 5;
     /// assert_eq!(v, [5, 2]);
     /// ```
@@ -785,7 +785,7 @@ impl<T, A: ResizeInPlace> Vec<T, A> {
     /// allocated). Valid until the vector reallocates.
     ///
     /// ```
-    /// let v = mallocv2_collections::vec::Vec::from([7u8]);
+    /// let v = mallocv2_collections::Vec::from([7u8]);
     /// assert_eq!(unsafe { *v.as_ptr() }, 7);
     /// ```
     #[inline]
@@ -796,7 +796,7 @@ impl<T, A: ResizeInPlace> Vec<T, A> {
     /// A mutable pointer to the buffer.
     ///
     /// ```
-    /// let mut v = mallocv2_collections::vec::Vec::from([7u8]);
+    /// let mut v = mallocv2_collections::Vec::from([7u8]);
     /// unsafe { *v.as_mut_ptr() = 8 };
     /// assert_eq!(v, [8]);
     /// ```
@@ -808,7 +808,7 @@ impl<T, A: ResizeInPlace> Vec<T, A> {
     /// Sets the length without dropping or initialising anything.
     ///
     /// ```
-    /// let mut v: mallocv2_collections::vec::Vec<u8> = mallocv2_collections::vec::Vec::with_capacity(4);
+    /// let mut v: mallocv2_collections::Vec<u8> = mallocv2_collections::Vec::with_capacity(4);
     /// v.spare_capacity_mut()[0].write(9);
     /// unsafe { v.set_len(1) };
     /// assert_eq!(v, [9]);
@@ -831,7 +831,7 @@ impl<T, A: ResizeInPlace> Vec<T, A> {
     /// [`set_len`](Self::set_len).
     ///
     /// ```
-    /// let mut v: mallocv2_collections::vec::Vec<u8> = mallocv2_collections::vec::Vec::with_capacity(2);
+    /// let mut v: mallocv2_collections::Vec<u8> = mallocv2_collections::Vec::with_capacity(2);
     /// assert!(v.spare_capacity_mut().len() >= 2);
     /// ```
     #[inline]
@@ -851,7 +851,7 @@ impl<T, A: ResizeInPlace> Vec<T, A> {
     /// as long as the allocator (the memory is never freed).
     ///
     /// ```
-    /// let v = mallocv2_collections::vec::Vec::from([1, 2]);
+    /// let v = mallocv2_collections::Vec::from([1, 2]);
     /// let s: &'static mut [i32] = v.leak();
     /// assert_eq!(s, &[1, 2]);
     /// ```
@@ -869,8 +869,8 @@ impl<T, A: ResizeInPlace> Vec<T, A> {
     /// `other` empty.
     ///
     /// ```
-    /// let mut a = mallocv2_collections::vec::Vec::from([1]);
-    /// let mut b = mallocv2_collections::vec::Vec::from([2, 3]);
+    /// let mut a = mallocv2_collections::Vec::from([1]);
+    /// let mut b = mallocv2_collections::Vec::from([2, 3]);
     /// a.append(&mut b);
     /// assert_eq!((a.len(), b.len()), (3, 0));
     /// ```
@@ -893,7 +893,7 @@ impl<T, A: ResizeInPlace> Vec<T, A> {
     /// and alignment).
     ///
     /// ```
-    /// let mut v = mallocv2_collections::vec::Vec::from([1, 2, 3]);
+    /// let mut v = mallocv2_collections::Vec::from([1, 2, 3]);
     /// let t = v.split_off(1);
     /// assert_eq!((v.as_slice(), t.as_slice()), (&[1][..], &[2, 3][..]));
     /// ```
@@ -933,7 +933,7 @@ impl<T, A: ResizeInPlace> Vec<T, A> {
     /// gap.
     ///
     /// ```
-    /// let mut v = mallocv2_collections::vec::Vec::from([1, 2, 3, 4]);
+    /// let mut v = mallocv2_collections::Vec::from([1, 2, 3, 4]);
     /// let d: Vec<i32> = v.drain(1..3).collect();
     /// assert_eq!(d, [2, 3]);
     /// assert_eq!(v, [1, 4]);
@@ -960,7 +960,7 @@ impl<T, A: ResizeInPlace> Vec<T, A> {
     /// Keeps only the elements for which `f` returns `true`, in order.
     ///
     /// ```
-    /// let mut v = mallocv2_collections::vec::Vec::from([1, 2, 3, 4]);
+    /// let mut v = mallocv2_collections::Vec::from([1, 2, 3, 4]);
     /// v.retain(|&x| x % 2 == 0);
     /// assert_eq!(v, [2, 4]);
     /// ```
@@ -971,7 +971,7 @@ impl<T, A: ResizeInPlace> Vec<T, A> {
     /// Like [`retain`](Self::retain), with mutable access.
     ///
     /// ```
-    /// let mut v = mallocv2_collections::vec::Vec::from([1, 2, 3]);
+    /// let mut v = mallocv2_collections::Vec::from([1, 2, 3]);
     /// v.retain_mut(|x| { *x += 1; *x != 3 });
     /// assert_eq!(v, [2, 4]);
     /// ```
@@ -1047,7 +1047,7 @@ impl<T, A: ResizeInPlace> Vec<T, A> {
     /// Removes consecutive duplicates, keeping the first of each run.
     ///
     /// ```
-    /// let mut v = mallocv2_collections::vec::Vec::from([1, 1, 2, 1]);
+    /// let mut v = mallocv2_collections::Vec::from([1, 1, 2, 1]);
     /// v.dedup();
     /// assert_eq!(v, [1, 2, 1]);
     /// ```
@@ -1061,7 +1061,7 @@ impl<T, A: ResizeInPlace> Vec<T, A> {
     /// Removes consecutive elements with equal keys.
     ///
     /// ```
-    /// let mut v = mallocv2_collections::vec::Vec::from([10, 11, 20, 21]);
+    /// let mut v = mallocv2_collections::Vec::from([10, 11, 20, 21]);
     /// v.dedup_by_key(|x| *x / 10);
     /// assert_eq!(v, [10, 20]);
     /// ```
@@ -1073,7 +1073,7 @@ impl<T, A: ResizeInPlace> Vec<T, A> {
     /// previous_kept)` returns `true`.
     ///
     /// ```
-    /// let mut v = mallocv2_collections::vec::Vec::from(["a", "A", "b"]);
+    /// let mut v = mallocv2_collections::Vec::from(["a", "A", "b"]);
     /// v.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
     /// assert_eq!(v, ["a", "b"]);
     /// ```
@@ -1134,7 +1134,7 @@ impl<T, A: ResizeInPlace> Vec<T, A> {
     /// Resizes to `new_len`, filling new slots with the values `f` returns.
     ///
     /// ```
-    /// let mut v = mallocv2_collections::vec::Vec::new();
+    /// let mut v = mallocv2_collections::Vec::new();
     /// let mut n = 0;
     /// v.resize_with(3, || { n += 1; n });
     /// assert_eq!(v, [1, 2, 3]);
@@ -1160,7 +1160,7 @@ impl<T, A: ResizeInPlace> Vec<T, A> {
     /// Appends clones of the elements in `src` (a range of `self`).
     ///
     /// ```
-    /// let mut v = mallocv2_collections::vec::Vec::from([1, 2]);
+    /// let mut v = mallocv2_collections::Vec::from([1, 2]);
     /// v.extend_from_within(..);
     /// assert_eq!(v, [1, 2, 1, 2]);
     /// ```
@@ -1190,7 +1190,7 @@ impl<T, A: ResizeInPlace> Vec<T, A> {
     /// Appends clones of `other`'s elements.
     ///
     /// ```
-    /// let mut v = mallocv2_collections::vec::Vec::from([1]);
+    /// let mut v = mallocv2_collections::Vec::from([1]);
     /// v.extend_from_slice(&[2, 3]);
     /// assert_eq!(v, [1, 2, 3]);
     /// ```
@@ -1217,7 +1217,7 @@ impl<T, A: ResizeInPlace> Vec<T, A> {
     /// Resizes to `new_len`, filling new slots with clones of `value`.
     ///
     /// ```
-    /// let mut v = mallocv2_collections::vec::Vec::from([1]);
+    /// let mut v = mallocv2_collections::Vec::from([1]);
     /// v.resize(3, 0);
     /// assert_eq!(v, [1, 0, 0]);
     /// v.resize(1, 0);
@@ -1508,9 +1508,18 @@ impl<T, A: ResizeInPlace> From<Vec<T, A>> for std::vec::Vec<T> {
     }
 }
 
-impl<T> FromIterator<T> for Vec<T> {
+/// For every allocator with a [`Default`] (as `Default` for `Vec<T, A>`).
+/// The `From` conversions stay on [`Heap`] only, so that `Vec::from(…)`
+/// needs no type annotation.
+///
+/// ```
+/// use mallocv2_collections::Vec;
+/// let v: Vec<u32, mallocv2::alloc::Global> = (1..=3).collect();
+/// assert_eq!(v, [1, 2, 3]);
+/// ```
+impl<T, A: ResizeInPlace + Default> FromIterator<T> for Vec<T, A> {
     fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
-        let mut v = Vec::new();
+        let mut v = Vec::new_in(A::default());
         v.extend(iter);
         v
     }
@@ -1595,7 +1604,7 @@ impl<'a, T, A: ResizeInPlace> IntoIterator for &'a mut Vec<T, A> {
 /// The owning iterator of a [`Vec`] (from `into_iter`).
 ///
 /// ```
-/// let v = mallocv2_collections::vec::Vec::from([1, 2, 3]);
+/// let v = mallocv2_collections::Vec::from([1, 2, 3]);
 /// let mut it = v.into_iter();
 /// assert_eq!(it.next_back(), Some(3));
 /// assert_eq!(it.len(), 2);
@@ -1727,7 +1736,7 @@ impl<T, A: ResizeInPlace> Drop for IntoIter<T, A> {
 /// The iterator of [`Vec::drain`].
 ///
 /// ```
-/// let mut v = mallocv2_collections::vec::Vec::from([1, 2, 3]);
+/// let mut v = mallocv2_collections::Vec::from([1, 2, 3]);
 /// let mut d = v.drain(..);
 /// assert_eq!(d.next_back(), Some(3));
 /// assert_eq!(d.as_slice(), &[1, 2]);

@@ -5,7 +5,7 @@
 
 use mallocv2::alloc::Global;
 use mallocv2::{Heap, ResizeInPlace};
-use mallocv2_collections::aligned::AlignedVec;
+use mallocv2_collections::AlignedVec;
 use mallocv2_collections::TryReserveError;
 use quickcheck::{Arbitrary, Gen, QuickCheck};
 
@@ -346,7 +346,7 @@ fn traits() {
     assert_eq!(a, b);
     assert_eq!(a, [1, 2, 3]);
     assert_eq!(a, vec![1, 2, 3]);
-    assert_eq!(a, mallocv2_collections::vec::Vec::from([1, 2, 3]));
+    assert_eq!(a, mallocv2_collections::Vec::from([1, 2, 3]));
     let hi: AlignedVec<u8, 64> = AlignedVec::from([1, 2, 4]);
     assert!(a < hi);
     assert_eq!(format!("{a:?}"), "[1, 2, 3]");

@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Barrier;
 
 use mallocv2::fault::{self, OsOp};
-use mallocv2_collections::append::AppendVec;
 use mallocv2_collections::reserved::{ReservedVec, DEFAULT_MAX_BYTES};
+use mallocv2_collections::AppendVec;
 use mallocv2_collections::TryReserveError;
 use quickcheck::{Arbitrary, Gen, QuickCheck};
 
@@ -140,6 +140,130 @@ fn stress_more_pushers_than_cores() {
     assert!(all.iter().copied().eq((0..PUSHERS * PER).map(Item::new)));
 }
 
+/// An element of a run pushed with `push_slice`: which run, its length,
+/// and its place in it, so a reader can check that every run it sees is
+/// whole and contiguous.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct RunItem {
+    run: u64,
+    len: u32,
+    k: u32,
+    check: u64,
+}
+
+impl RunItem {
+    fn new(run: u64, len: u32, k: u32) -> RunItem {
+        RunItem {
+            run,
+            len,
+            k,
+            check: run ^ COOKIE ^ (u64::from(len) << 32 | u64::from(k)),
+        }
+    }
+
+    fn is_whole(&self) -> bool {
+        self.k < self.len
+            && self.check == self.run ^ COOKIE ^ (u64::from(self.len) << 32 | u64::from(self.k))
+    }
+}
+
+/// Checks that `s` is made of whole runs, each contiguous and in order.
+fn check_runs(s: &[RunItem]) {
+    let mut i = 0;
+    while i < s.len() {
+        let x = s[i];
+        assert!(x.is_whole(), "torn element {x:?} at {i}");
+        assert_eq!(x.k, 0, "element {i} starts inside a run: {x:?}");
+        let len = x.len as usize;
+        let run = s
+            .get(i..i + len)
+            .unwrap_or_else(|| panic!("run at {i} of {len} cut at {}", s.len()));
+        for (k, y) in run.iter().enumerate() {
+            assert_eq!(*y, RunItem::new(x.run, x.len, k as u32), "at {}", i + k);
+        }
+        i += len;
+    }
+}
+
+#[test]
+fn stress_slice_pushers_single_pushers_and_readers() {
+    // Two writers push runs of 1..=300 elements (across bitmap words and
+    // commit boundaries), two push single elements (runs of 1, in the
+    // same encoding), and two readers check that the published prefix is
+    // always whole runs.
+    const WRITERS: u64 = 4;
+    const PER: u64 = 40_000;
+    let v: AppendVec<RunItem> = AppendVec::new();
+    let barrier = Barrier::new(WRITERS as usize + 2);
+    let done = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let mut writers = Vec::new();
+        for t in 0..WRITERS {
+            let (v, barrier) = (&v, &barrier);
+            writers.push(s.spawn(move || {
+                barrier.wait();
+                let mut pushed = 0u64;
+                let mut runs = Vec::new();
+                let mut seed = t.wrapping_mul(COOKIE) | 1;
+                while pushed < PER {
+                    let run = t << 40 | pushed;
+                    if t % 2 == 0 {
+                        seed ^= seed << 13;
+                        seed ^= seed >> 7;
+                        seed ^= seed << 17;
+                        let len = (seed % 300 + 1) as u32;
+                        let items: Vec<RunItem> =
+                            (0..len).map(|k| RunItem::new(run, len, k)).collect();
+                        // Writer 0 copies runs, writer 2 moves them.
+                        let first = if t == 0 {
+                            v.push_slice(&items)
+                        } else {
+                            v.append(&mut items.clone())
+                        };
+                        // Visible, whole, as soon as push_slice returns.
+                        assert_eq!(&v.as_slice()[first..first + items.len()], &items[..]);
+                        pushed += u64::from(len);
+                        runs.push((first, items.len()));
+                    } else {
+                        let first = v.push(RunItem::new(run, 1, 0));
+                        assert_eq!(v.get(first), Some(&RunItem::new(run, 1, 0)));
+                        pushed += 1;
+                        runs.push((first, 1));
+                    }
+                }
+                // One thread's runs land in index order.
+                assert!(runs.windows(2).all(|w| w[0].0 + w[0].1 <= w[1].0));
+                pushed
+            }));
+        }
+        for _ in 0..2 {
+            let (v, barrier, done) = (&v, &barrier, &done);
+            s.spawn(move || {
+                barrier.wait();
+                let mut last = 0;
+                loop {
+                    let finished = done.load(Ordering::Acquire);
+                    let s = v.as_slice();
+                    assert!(s.len() >= last, "published prefix shrank");
+                    last = s.len();
+                    check_runs(s);
+                    if finished {
+                        break;
+                    }
+                    std::thread::yield_now();
+                }
+            });
+        }
+        while !writers.iter().all(|h| h.is_finished()) {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        done.store(true, Ordering::Release);
+        let total: u64 = writers.into_iter().map(|h| h.join().unwrap()).sum();
+        assert_eq!(v.len() as u64, total);
+    });
+    check_runs(v.as_slice());
+}
+
 #[test]
 fn stress_at_the_maximum() {
     // More pushes than room: exactly `max` succeed, the rest fail, and the
@@ -186,6 +310,7 @@ fn stress_at_the_maximum() {
 #[derive(Clone, Debug)]
 enum Op {
     Push(u32),
+    PushSlice(Vec<u32>),
     Get(usize),
     Slice,
     Iter,
@@ -195,8 +320,9 @@ enum Op {
 
 impl Arbitrary for Op {
     fn arbitrary(g: &mut Gen) -> Op {
-        match u8::arbitrary(g) % 8 {
+        match u8::arbitrary(g) % 9 {
             0..=2 => Op::Push(u32::arbitrary(g)),
+            8 => Op::PushSlice(Vec::arbitrary(g)),
             3 => Op::Get(usize::arbitrary(g) % 80),
             4 => Op::Slice,
             5 => Op::Iter,
@@ -217,6 +343,18 @@ fn run_ops(ops: Vec<Op>, max: usize) -> bool {
                     assert_eq!(r, Ok(m.len()));
                     m.push(x);
                 } else {
+                    assert_eq!(r, Err(TryReserveError::Exhausted { max_capacity: max }));
+                }
+            }
+            Op::PushSlice(xs) => {
+                let r = v.try_push_slice(&xs);
+                if xs.is_empty() {
+                    assert_eq!(r, Ok(m.len()));
+                } else if xs.len() <= max - m.len() {
+                    assert_eq!(r, Ok(m.len()));
+                    m.extend_from_slice(&xs);
+                } else {
+                    // Refused whole: nothing appended.
                     assert_eq!(r, Err(TryReserveError::Exhausted { max_capacity: max }));
                 }
             }
@@ -358,6 +496,137 @@ fn push_past_max_panics_naming_the_maximum() {
 }
 
 #[test]
+fn push_slice_basics() {
+    let v: AppendVec<u16> = AppendVec::with_max_capacity(10);
+    assert_eq!(v.push_slice(&[]), 0, "an empty run changes nothing");
+    assert_eq!(v.push_slice(&[1, 2, 3]), 0);
+    assert_eq!(v.push(4), 3);
+    assert_eq!(v.push_slice(&[]), 4);
+    // A run of the vector's own published elements.
+    assert_eq!(v.push_slice(v.as_slice()), 4);
+    assert_eq!(v.as_slice(), &[1, 2, 3, 4, 1, 2, 3, 4]);
+    // Does not fit: refused whole, the vector unchanged.
+    assert_eq!(
+        v.try_push_slice(&[5, 6, 7]),
+        Err(TryReserveError::Exhausted { max_capacity: 10 })
+    );
+    assert_eq!(v.len(), 8);
+    assert_eq!(v.try_push_slice(&[5, 6]), Ok(8));
+    assert_eq!(
+        v.try_push_slice(&[7]),
+        Err(TryReserveError::Exhausted { max_capacity: 10 })
+    );
+    assert_eq!(v.into_vec(), [1, 2, 3, 4, 1, 2, 3, 4, 5, 6]);
+
+    // Runs that cross commit steps and bitmap words.
+    let w: AppendVec<u8> = AppendVec::new();
+    let data: Vec<u8> = (0..=255).cycle().take(300_000).collect();
+    let mut at = 0;
+    for chunk in data.chunks(70_001) {
+        assert_eq!(w.push_slice(chunk), at);
+        at += chunk.len();
+    }
+    assert_eq!(w.as_slice(), &data[..]);
+
+    // Zero-sized elements.
+    let z: AppendVec<()> = AppendVec::with_max_capacity(5);
+    assert_eq!(z.push_slice(&[(); 3]), 0);
+    assert_eq!(
+        z.try_push_slice(&[(); 3]),
+        Err(TryReserveError::Exhausted { max_capacity: 5 })
+    );
+    assert_eq!(z.push_slice(&[(); 2]), 3);
+    assert_eq!(z.len(), 5);
+    let huge: AppendVec<()> = AppendVec::new();
+    huge.push(());
+    assert_eq!(
+        huge.try_push_slice(&[(); usize::MAX]),
+        Err(TryReserveError::Exhausted {
+            max_capacity: usize::MAX
+        })
+    );
+    assert_eq!(huge.len(), 1);
+}
+
+#[test]
+fn append_moves_a_run_and_drops_each_element_once() {
+    DROPS.with(|d| d.set(0));
+    let v: AppendVec<Counted> = AppendVec::with_max_capacity(5);
+    let mut batch: Vec<Counted> = (0..3).map(Counted).collect();
+    let cap = batch.capacity();
+    assert_eq!(v.append(&mut batch), 0);
+    assert!(batch.is_empty());
+    assert_eq!(batch.capacity(), cap, "the source keeps its buffer");
+    assert_eq!(v.append(&mut batch), 3, "an empty run changes nothing");
+    // Does not fit: refused whole, the source keeps its elements.
+    let mut more: Vec<Counted> = (3..6).map(Counted).collect();
+    assert_eq!(
+        v.try_append(&mut more),
+        Err(TryReserveError::Exhausted { max_capacity: 5 })
+    );
+    assert_eq!(more.len(), 3);
+    assert_eq!(v.len(), 3);
+    assert_eq!(DROPS.with(Cell::get), 0, "nothing dropped so far");
+    more.truncate(2);
+    assert_eq!(DROPS.with(Cell::get), 1);
+    assert_eq!(v.append(&mut more), 3);
+    let values: Vec<u32> = v.iter().map(|c| c.0).collect();
+    assert_eq!(values, [0, 1, 2, 3, 4]);
+    drop(more);
+    drop(v);
+    assert_eq!(DROPS.with(Cell::get), 6, "each element dropped once");
+
+    // Zero-sized elements with drop glue: moved in, dropped by the vector.
+    #[derive(Debug)]
+    struct Z;
+    impl Drop for Z {
+        fn drop(&mut self) {
+            DROPS.with(|d| d.set(d.get() + 1));
+        }
+    }
+    DROPS.with(|d| d.set(0));
+    let z: AppendVec<Z> = AppendVec::with_max_capacity(3);
+    let mut zs = vec![Z, Z];
+    assert_eq!(z.append(&mut zs), 0);
+    assert!(z.try_append(&mut vec![Z, Z]).is_err()); // its two dropped with it
+    assert_eq!(DROPS.with(Cell::get), 2);
+    drop(z);
+    assert_eq!(DROPS.with(Cell::get), 4);
+}
+
+#[test]
+fn failed_commit_keeps_every_element_of_an_appended_run() {
+    let v: AppendVec<String> = AppendVec::new();
+    v.push(String::from("x"));
+    let n = v.capacity() + 5;
+    let mut batch: Vec<String> = (0..n).map(|i| i.to_string()).collect();
+    fault::fail_nth(OsOp::Commit, 1);
+    let r = v.try_append(&mut batch);
+    fault::clear();
+    assert!(
+        matches!(r, Err(TryReserveError::AllocError { .. })),
+        "{r:?}"
+    );
+    assert_eq!(v.as_slice(), ["x"]);
+    assert!(batch.iter().map(String::as_str).eq((0..n)
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .iter()
+        .map(String::as_str)));
+    assert_eq!(v.append(&mut batch), 1);
+    assert_eq!(v.len(), n + 1);
+    assert_eq!(v[n], (n - 1).to_string());
+}
+
+#[test]
+#[should_panic(expected = "maximum capacity of 3 elements")]
+fn push_slice_past_max_panics_naming_the_maximum() {
+    let v = AppendVec::with_max_capacity(3);
+    v.push_slice(&[1, 2]);
+    v.push_slice(&[3, 4]);
+}
+
+#[test]
 fn boundaries() {
     assert_eq!(
         AppendVec::<u64>::try_with_max_capacity(isize::MAX as usize / 8 + 1).err(),
@@ -424,6 +693,25 @@ fn failed_commit_keeps_every_element() {
     // Nothing was claimed by the failed push: the next one gets index cap.
     assert_eq!(v.try_push(cap as u64), Ok(cap));
     assert!(v.iter().copied().eq(0..=cap as u64));
+}
+
+#[test]
+fn failed_commit_keeps_every_element_of_a_run() {
+    let v: AppendVec<u64> = AppendVec::new();
+    v.push(0);
+    let cap = v.capacity();
+    let run: Vec<u64> = (1..cap as u64 + 10).collect();
+    fault::fail_nth(OsOp::Commit, 1);
+    let r = v.try_push_slice(&run);
+    fault::clear();
+    assert!(
+        matches!(r, Err(TryReserveError::AllocError { .. })),
+        "{r:?}"
+    );
+    assert_eq!(v.as_slice(), &[0]);
+    // Nothing was claimed: the run goes in at index 1 afterwards.
+    assert_eq!(v.try_push_slice(&run), Ok(1));
+    assert!(v.iter().copied().eq(0..cap as u64 + 10));
 }
 
 /// The element pages commit but the bitmap's commit fails: the push

@@ -22,7 +22,7 @@
 
 use loom::sync::Arc;
 use loom::thread;
-use mallocv2_collections::append::AppendVec;
+use mallocv2_collections::AppendVec;
 use mallocv2_collections::TryReserveError;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -44,6 +44,15 @@ fn check(bound: usize, f: impl Fn() + Sync + Send + 'static) -> usize {
     eprintln!("explored {n} executions");
     assert!(n > 1, "the model explored a single execution");
     n
+}
+
+/// Spawns a model thread with room on its stack for 64 KiB elements moved
+/// by value (loom's default coroutine stack is smaller).
+fn spawn_big<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> thread::JoinHandle<T> {
+    thread::Builder::new()
+        .stack_size(4 << 20)
+        .spawn(f)
+        .expect("spawn a model thread")
 }
 
 /// Reads `v` the way a lock-free reader does, until it has seen `n`
@@ -188,7 +197,7 @@ fn writers_race_to_commit() {
         let writers: Vec<_> = (1..=2u8)
             .map(|t| {
                 let v = Arc::clone(&v);
-                thread::spawn(move || {
+                spawn_big(move || {
                     let i = v.push([t; 65536]);
                     assert!(v.get(i).unwrap().iter().all(|&b| b == t));
                 })
@@ -283,5 +292,148 @@ fn into_reserved_after_concurrent_pushes() {
         let mut all = r.to_vec();
         all.sort_unstable();
         assert_eq!(all, [7, 8, 9]);
+    });
+}
+
+/// One writer claims a run of three with `push_slice` while another pushes
+/// one element and a reader reads: the run gets three consecutive indices
+/// (the single push lands before or after it, never inside), the reader
+/// sees the run whole or not at all (whichever writer publishes it, the
+/// fast path's store or a helper's compare-and-swap over the run's bits),
+/// and every slot read is ordered after its write.
+#[test]
+fn slice_push_claims_and_publishes_a_run() {
+    check(2, || {
+        let v = Arc::new(AppendVec::<u64>::with_max_capacity(8));
+        let run = {
+            let v = Arc::clone(&v);
+            thread::spawn(move || {
+                let i = v.push_slice(&[1, 2, 3]);
+                assert!(v.len() >= i + 3);
+                assert_eq!(&v.as_slice()[i..i + 3], &[1, 2, 3]);
+                i
+            })
+        };
+        let one = {
+            let v = Arc::clone(&v);
+            thread::spawn(move || {
+                let j = v.push(9);
+                assert_eq!(v.get(j), Some(&9));
+                j
+            })
+        };
+        let mut last = 0;
+        loop {
+            let s = v.as_slice();
+            assert!(s.len() >= last, "len went back from {last} to {}", s.len());
+            last = s.len();
+            if let Some(k) = s.iter().position(|&x| x == 1) {
+                assert_eq!(
+                    s.get(k..k + 3),
+                    Some(&[1, 2, 3][..]),
+                    "a partial run: {s:?}"
+                );
+            }
+            assert!(!s.starts_with(&[2]) && !s.starts_with(&[3]), "read {s:?}");
+            if last >= 4 {
+                break;
+            }
+            thread::yield_now();
+        }
+        let i = run.join().unwrap();
+        let j = one.join().unwrap();
+        assert!(
+            (i == 0 && j == 3) || (j == 0 && i == 1),
+            "run at {i}, single at {j}"
+        );
+        assert_eq!(v.len(), 4);
+    });
+}
+
+/// Two runs of 64 KiB elements race for a vector of three: each claim
+/// needs a fresh commit (the writers race into `commit_more`), exactly one
+/// run fits, and the other is refused whole with nothing claimed, so the
+/// winner publishes and the loser can still push one element after it.
+#[test]
+fn slice_pushes_race_to_commit_and_one_is_refused() {
+    check(2, || {
+        let v = Arc::new(AppendVec::<[u8; 65536]>::with_max_capacity(3));
+        let writers: Vec<_> = (1..=2u8)
+            .map(|t| {
+                let v = Arc::clone(&v);
+                spawn_big(move || {
+                    let run = [[t; 65536]; 2];
+                    match v.try_push_slice(&run) {
+                        Ok(i) => {
+                            assert!(v.as_slice()[i..i + 2].iter().flatten().all(|&b| b == t));
+                            Ok(i)
+                        }
+                        Err(e) => {
+                            assert_eq!(e, TryReserveError::Exhausted { max_capacity: 3 });
+                            Err(v.push([t; 65536]))
+                        }
+                    }
+                })
+            })
+            .collect();
+        let results: Vec<_> = writers.into_iter().map(|h| h.join().unwrap()).collect();
+        assert_eq!(
+            results.iter().filter(|r| r.is_ok()).count(),
+            1,
+            "{results:?}"
+        );
+        assert!(
+            results.contains(&Ok(0)) && results.contains(&Err(2)),
+            "{results:?}"
+        );
+        assert_eq!(v.len(), 3);
+        let firsts: Vec<u8> = v.iter().map(|e| e[0]).collect();
+        assert_eq!(firsts[0], firsts[1]);
+        assert_ne!(firsts[1], firsts[2]);
+    });
+}
+
+/// A run whose bits span two bitmap words: after 60 elements pushed
+/// before the threads start, a single push, a run of 8 and a single push
+/// race while the main thread reads. When the run's writer takes the slow
+/// path it sets its bits in two `fetch_or`s, and a helper scanning from
+/// `published` must not publish the part in the first word before the
+/// rest: the reader sees the run whole or not at all.
+#[test]
+fn slice_push_across_bitmap_words_is_published_whole() {
+    check(1, || {
+        let v = Arc::new(AppendVec::<u64>::with_max_capacity(80));
+        for i in 0..60 {
+            v.push(i);
+        }
+        let run: Vec<u64> = (100..108).collect();
+        let writers: Vec<_> = [None, Some(run.clone()), None]
+            .into_iter()
+            .enumerate()
+            .map(|(t, r)| {
+                let v = Arc::clone(&v);
+                thread::spawn(move || match r {
+                    Some(r) => v.push_slice(&r),
+                    None => v.push(t as u64 + 1),
+                })
+            })
+            .collect();
+        let mut last = 60;
+        loop {
+            let s = v.as_slice();
+            assert!(s.len() >= last);
+            last = s.len();
+            if let Some(k) = s.iter().position(|&x| x == 100) {
+                assert_eq!(s.get(k..k + 8), Some(&run[..]), "a partial run: {s:?}");
+            }
+            if last >= 70 {
+                break;
+            }
+            thread::yield_now();
+        }
+        let idx: Vec<usize> = writers.into_iter().map(|h| h.join().unwrap()).collect();
+        assert_eq!(&v.as_slice()[idx[1]..idx[1] + 8], &run[..]);
+        assert_eq!(v[idx[0]], 1);
+        assert_eq!(v[idx[2]], 3);
     });
 }

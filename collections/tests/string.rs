@@ -4,9 +4,15 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use mallocv2_collections::string::String;
-use mallocv2_collections::vec::Vec;
+use std::cell::Cell;
+use std::ptr::NonNull;
+use std::rc::Rc;
+
+use mallocv2::alloc::{AllocError, Allocator, Layout};
+use mallocv2::{Error, Heap, ResizeInPlace};
+use mallocv2_collections::String;
 use mallocv2_collections::TryReserveError;
+use mallocv2_collections::Vec;
 use quickcheck::{Arbitrary, Gen, QuickCheck};
 
 /// One operation of a random program. Positions are reduced modulo the
@@ -90,7 +96,11 @@ fn run(ops: std::vec::Vec<Op>) -> bool {
     for op in ops {
         match op {
             Op::Push(c) => {
-                s.push(c);
+                if c as u32 % 2 == 0 {
+                    s.push(c);
+                } else {
+                    s.try_push(c).unwrap();
+                }
                 m.push(c);
             }
             Op::PushStr(t) => {
@@ -100,12 +110,20 @@ fn run(ops: std::vec::Vec<Op>) -> bool {
             Op::Pop => assert_eq!(s.pop(), m.pop()),
             Op::Insert(i, c) => {
                 let i = boundary(&m, i);
-                s.insert(i, c);
+                if c as u32 % 2 == 0 {
+                    s.insert(i, c);
+                } else {
+                    s.try_insert(i, c).unwrap();
+                }
                 m.insert(i, c);
             }
             Op::InsertStr(i, t) => {
                 let i = boundary(&m, i);
-                s.insert_str(i, &t);
+                if t.len() % 2 == 0 {
+                    s.insert_str(i, &t);
+                } else {
+                    s.try_insert_str(i, &t).unwrap();
+                }
                 m.insert_str(i, &t);
             }
             Op::Remove(i) if !m.is_empty() => {
@@ -354,4 +372,141 @@ fn serde_round_trip() {
     let back: String = serde_json::from_str(&j).unwrap();
     assert_eq!(back, s);
     assert!(serde_json::from_str::<String>("3").is_err());
+}
+
+/// Forwards to `Heap` until switched off; then every allocation, in-place
+/// growth and remap fails (the block untouched).
+#[derive(Clone, Default)]
+struct Switch(Rc<Cell<bool>>);
+
+impl Switch {
+    fn off(&self) -> bool {
+        self.0.get()
+    }
+}
+
+// SAFETY: every block comes from `Heap` and goes back to it.
+unsafe impl Allocator for Switch {
+    fn allocate(&self, layout: Layout) -> Result<NonNull<[u8]>, AllocError> {
+        if self.off() {
+            return Err(AllocError);
+        }
+        Heap.allocate(layout)
+    }
+
+    unsafe fn deallocate(&self, ptr: NonNull<u8>, layout: Layout) {
+        // SAFETY: forwarded from the caller.
+        unsafe { Heap.deallocate(ptr, layout) }
+    }
+}
+
+// SAFETY: forwards to `Heap` or refuses without touching the block.
+unsafe impl ResizeInPlace for Switch {
+    unsafe fn try_grow_in_place(
+        &self,
+        ptr: NonNull<u8>,
+        layout: Layout,
+        new_size: usize,
+    ) -> Result<usize, Error> {
+        if self.off() {
+            return Err(Error::NoSpace);
+        }
+        // SAFETY: forwarded from the caller.
+        unsafe { Heap.try_grow_in_place(ptr, layout, new_size) }
+    }
+
+    unsafe fn try_shrink_in_place(
+        &self,
+        ptr: NonNull<u8>,
+        layout: Layout,
+        new_size: usize,
+    ) -> Result<usize, Error> {
+        // SAFETY: forwarded from the caller.
+        unsafe { Heap.try_shrink_in_place(ptr, layout, new_size) }
+    }
+
+    unsafe fn usable_size(&self, ptr: NonNull<u8>, layout: Layout) -> usize {
+        // SAFETY: forwarded from the caller.
+        unsafe { Heap.usable_size(ptr, layout) }
+    }
+
+    unsafe fn try_remap(
+        &self,
+        ptr: NonNull<u8>,
+        layout: Layout,
+        new_size: usize,
+    ) -> Result<NonNull<[u8]>, Error> {
+        if self.off() {
+            return Err(Error::NoSpace);
+        }
+        // SAFETY: forwarded from the caller.
+        unsafe { Heap.try_remap(ptr, layout, new_size) }
+    }
+}
+
+#[test]
+fn failed_try_forms_keep_the_string() {
+    // Each form, given a character boundary `at` to insert at.
+    type Op = fn(&mut String<Switch>, usize) -> Result<(), TryReserveError>;
+    let ops: [(&str, Op); 8] = [
+        ("try_push ascii", |s, _| s.try_push('x')),
+        ("try_push 'é'", |s, _| s.try_push('é')),
+        ("try_push '🦀'", |s, _| s.try_push('🦀')),
+        ("try_push_str", |s, _| s.try_push_str("abc")),
+        ("try_insert", |s, at| s.try_insert(at, 'ß')),
+        ("try_insert_str", |s, at| s.try_insert_str(at, "xyz")),
+        ("try_reserve", |s, _| s.try_reserve(1)),
+        ("try_reserve_exact", |s, _| s.try_reserve_exact(1)),
+    ];
+    for (name, op) in ops {
+        for start in ["", "aé", "héllo wörld, a string of some length"] {
+            let alloc = Switch::default();
+            let mut s = String::new_in(alloc.clone());
+            s.push_str(start);
+            // Fill the spare capacity: the next byte needs an allocation.
+            while s.len() < s.capacity() {
+                s.push('.');
+            }
+            let (before, ptr, cap) = (s.to_string(), s.as_ptr(), s.capacity());
+            let at = (0..=2.min(before.len()))
+                .rev()
+                .find(|&i| before.is_char_boundary(i))
+                .unwrap();
+            alloc.0.set(true);
+            let r = op(&mut s, at);
+            assert!(
+                matches!(r, Err(TryReserveError::AllocError { .. })),
+                "{name} on {before:?}: {r:?}"
+            );
+            assert_eq!(s, *before, "{name} changed the string");
+            assert_eq!((s.as_ptr(), s.capacity()), (ptr, cap), "{name} moved it");
+            // The same call succeeds once allocation works again.
+            alloc.0.set(false);
+            op(&mut s, at).unwrap_or_else(|e| panic!("{name} after the failure: {e}"));
+            assert!(s.starts_with(&before[..at]) && s.len() >= before.len());
+        }
+    }
+}
+
+#[test]
+fn try_forms_match_the_infallible_ones() {
+    let mut a = String::from("ac");
+    let mut b = String::from("ac");
+    a.insert(1, 'b');
+    b.try_insert(1, 'b').unwrap();
+    a.insert_str(0, "é");
+    b.try_insert_str(0, "é").unwrap();
+    a.push('🦀');
+    b.try_push('🦀').unwrap();
+    a.insert_str(a.len(), "end");
+    b.try_insert_str(b.len(), "end").unwrap();
+    assert_eq!(a, "éabc🦀end");
+    assert_eq!(a, b);
+    // A bad index panics (it is a caller's bug, not an allocation error)
+    // and leaves the string as it was.
+    let r = catch_unwind(AssertUnwindSafe(|| b.try_insert(1, 'x')));
+    assert!(r.is_err());
+    let r = catch_unwind(AssertUnwindSafe(|| b.try_insert_str(100, "x")));
+    assert!(r.is_err());
+    assert_eq!(b, "éabc🦀end");
 }

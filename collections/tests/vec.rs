@@ -10,8 +10,8 @@ use std::rc::Rc;
 
 use mallocv2::alloc::{AllocError, Allocator, Global, Layout};
 use mallocv2::{Error, Heap, ResizeInPlace, LARGE_THRESHOLD};
-use mallocv2_collections::vec::Vec;
 use mallocv2_collections::TryReserveError;
+use mallocv2_collections::Vec;
 use quickcheck::{Arbitrary, Gen, QuickCheck};
 
 mod common;
@@ -1060,4 +1060,32 @@ fn serde_round_trip() {
     let nested: Vec<Vec<String>> = serde_json::from_str(r#"[["a"],[],["b","c"]]"#).unwrap();
     assert_eq!(nested[2], ["b".to_string(), "c".to_string()]);
     assert!(serde_json::from_str::<Vec<u8>>("[1, 300]").is_err());
+}
+
+#[test]
+fn from_iterator_for_every_default_allocator() {
+    // `FromIterator` holds for any `A: ResizeInPlace + Default`, not only
+    // for `Heap`.
+    let v: Vec<u32, Global> = (0..1000).collect();
+    assert!(v.iter().copied().eq(0..1000));
+    let f: Vec<std::string::String, Global> = ["a", "b"].iter().map(|s| s.to_string()).collect();
+    assert_eq!(f, ["a", "b"]);
+    let a: mallocv2_collections::AlignedVec<u8, 128, Global> = (0..=255).collect();
+    assert_eq!(a.as_ptr() as usize % 128, 0);
+    assert!(a.iter().copied().eq(0..=255));
+    let s: mallocv2_collections::String<Global> = "héllo".chars().collect();
+    assert_eq!(s, "héllo");
+    let s: mallocv2_collections::String<Global> = ["a", "b"].into_iter().collect();
+    assert_eq!(s, "ab");
+    let s: mallocv2_collections::String<Global> =
+        [std::string::String::from("x")].into_iter().collect();
+    assert_eq!(s, "x");
+    let parts = [mallocv2_collections::String::from("y")];
+    let s: mallocv2_collections::String<Global> = parts.into_iter().collect();
+    assert_eq!(s, "y");
+    let s: mallocv2_collections::String<Global> = ['p', 'q'].iter().collect();
+    assert_eq!(s, "pq");
+    // The Heap default still needs no annotation beyond the type.
+    let h: Vec<u8> = (1..=3).collect();
+    assert_eq!(h, [1, 2, 3]);
 }
