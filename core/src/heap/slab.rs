@@ -98,18 +98,62 @@ static STATE: Mutex<Region> = Mutex::new(Region {
     partial: [0; CLASSES],
     tried: false,
 });
-static BASE: AtomicUsize = AtomicUsize::new(0);
-static LEN: AtomicUsize = AtomicUsize::new(0);
+/// The region's base and size as one value: `base | log2(size)` (the base
+/// is `SLAB`-aligned, so its low 16 bits are free; every size in
+/// `REGION_SIZES` is a power of two). 0 until the region is reserved, and
+/// written once, by [`Region::ensure_reserved`].
+///
+/// One atomic word rather than two (base, length) because a reader must
+/// never combine one publication's length with another's base: with two
+/// words, a thread racing the first reservation could read the new length
+/// with base 0 and take every address below the length for a batch block.
+/// A single word is read whole: either 0 (nothing is contained) or the
+/// final value.
+static REGION: AtomicUsize = AtomicUsize::new(0);
+
+/// `(base, len)` of a `REGION` value; `(0, 0)` for 0.
+#[inline]
+fn decode(v: usize) -> (usize, usize) {
+    // `1 << 0 & !1` is 0: the unpublished value contains nothing.
+    (v & !(SLAB - 1), (1usize << (v & 63)) & !1)
+}
+
+/// The `REGION` value for a reservation of `len` bytes at `base`.
+fn encode(base: usize, len: usize) -> usize {
+    debug_assert!(base != 0 && base % SLAB == 0, "region base {base:#x}");
+    debug_assert!(len.is_power_of_two() && len > 1, "region size {len:#x}");
+    base | len.trailing_zeros() as usize
+}
+
+/// Publishes the region for [`contains`]; `after_store` runs after each
+/// store to `REGION` (there is one), which lets a test check every state a
+/// racing reader can observe.
+#[inline]
+fn publish(base: usize, len: usize, mut after_store: impl FnMut()) {
+    // The ordering is irrelevant to readers of this word (see `contains`);
+    // Release documents that it publishes the reservation made before.
+    REGION.store(encode(base, len), Ordering::Release);
+    after_store();
+}
 
 fn lock() -> std::sync::MutexGuard<'static, Region> {
     STATE.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Whether `p` lies in the batch region (then it is a batch block).
+///
+/// Orderings: `REGION` changes once, from 0 to its final value, and a load
+/// sees one or the other, never a mix. A thread that holds a batch block got
+/// it from [`allocate`] (under the lock, after the store) through some
+/// synchronisation that handed the pointer over, so the store happens
+/// before its load and coherence makes it see the final value: Relaxed is
+/// enough for every block that is really a batch block. Any other pointer
+/// is outside the region whichever value is seen (0 contains nothing), so
+/// it is never misclassified. The region is never unmapped.
 #[inline]
 pub(crate) fn contains(p: *const u8) -> bool {
-    let base = BASE.load(Ordering::Acquire);
-    (p as usize).wrapping_sub(base) < LEN.load(Ordering::Relaxed)
+    let (base, len) = decode(REGION.load(Ordering::Relaxed));
+    (p as usize).wrapping_sub(base) < len
 }
 
 /// The slot size used for `size` bytes at `align`, if slabs serve it.
@@ -149,8 +193,7 @@ impl Region {
                     stats::reserved(size);
                     self.base = p.as_ptr() as usize;
                     self.slabs = size / SLAB;
-                    LEN.store(size, Ordering::Relaxed);
-                    BASE.store(self.base, Ordering::Release);
+                    publish(self.base, size, || {});
                     break;
                 }
             }
@@ -217,6 +260,15 @@ impl Region {
                 recip: (1u64 << 32).div_ceil(slot as u64) as u32,
                 free,
             })
+        };
+        // Every slot is free: unaddressable for AddressSanitizer until
+        // `allocate` hands it out (the header stays addressable).
+        // SAFETY: the slot area is ours and holds no live block.
+        unsafe {
+            os::poison(
+                NonNull::new_unchecked((self.base + (idx << SLAB_SHIFT) + first) as *mut u8),
+                nslots * slot,
+            )
         };
         self.link(idx, slot);
     }
@@ -382,10 +434,14 @@ pub(crate) fn allocate(slot: usize, zeroed: bool, out: &mut [MaybeUninit<NonNull
         n += taken;
     }
     drop(r);
-    if zeroed {
-        for p in &out[..n] {
-            // SAFETY: initialised above; each block has `slot` bytes.
-            unsafe { ptr::write_bytes(p.assume_init().as_ptr(), 0, slot) };
+    for p in &out[..n] {
+        // SAFETY: initialised above; each block is ours, with `slot` bytes.
+        unsafe {
+            let p = p.assume_init();
+            os::unpoison(p, slot);
+            if zeroed {
+                ptr::write_bytes(p.as_ptr(), 0, slot);
+            }
         }
     }
     n
@@ -413,6 +469,10 @@ pub(crate) fn trim() {
 /// # Safety
 /// `p` is a live batch block, never used again.
 pub(crate) unsafe fn free(p: NonNull<u8>) {
+    // Poisoned while still ours (before the bitmap says free, so a thread
+    // that allocates the slot next unpoisons after this).
+    // SAFETY: a live batch block of `usable(p)` bytes, never used again.
+    unsafe { os::poison(p, usable(p)) };
     let mut r = lock();
     // SAFETY: forwarded from the caller.
     unsafe { r.free_one(p.as_ptr() as usize) };
@@ -444,10 +504,126 @@ pub(crate) unsafe fn free_many(ptrs: &[NonNull<u8>], mut rest: impl FnMut(NonNul
             cur = idx;
             run = 0;
         }
-        // SAFETY: forwarded from the caller: a live batch block of slab `idx`.
-        run += u32::from(unsafe { r.mark_free(idx, a) });
+        // SAFETY: forwarded from the caller: a live batch block of slab
+        // `idx`, poisoned (as in `free`) before the bitmap marks it free.
+        run += u32::from(unsafe {
+            os::poison(p, usable(p));
+            r.mark_free(idx, a)
+        });
     }
     if cur != usize::MAX {
         r.released(cur, run);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+
+    const CHILD_ENV: &str = "MALLOCV2_SLAB_TEST_CHILD";
+
+    /// In the parent, reruns test `name` alone in a child process (the
+    /// region is process-wide state, reserved once) and checks it passed;
+    /// returns false. In the child, returns true.
+    fn in_child(name: &str) -> bool {
+        if std::env::var(CHILD_ENV).as_deref() == Ok(name) {
+            return true;
+        }
+        let exe = std::env::current_exe().expect("test binary path");
+        let out = Command::new(exe)
+            .args(["--exact", name, "--nocapture", "--test-threads=1"])
+            .env(CHILD_ENV, name)
+            .output()
+            .expect("spawn the child test process");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.contains(&format!("CHILD OK {name}")),
+            "child {name} failed ({}):\n{stdout}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        false
+    }
+
+    /// Addresses below any region size, as non-PIE programs, valgrind and
+    /// programs loading a C ABI use them.
+    const LOW: [usize; 4] = [0x1000, 0x40_0000, 0x1_0000_0000, (16 << 30) - 8];
+
+    #[test]
+    fn encoding_round_trips_and_zero_contains_nothing() {
+        assert_eq!(decode(0), (0, 0));
+        for &size in &REGION_SIZES {
+            for base in [SLAB, 0x7f12_3456_0000, 0x5555_0000_0000] {
+                assert_eq!(decode(encode(base, size)), (base, size));
+            }
+        }
+    }
+
+    #[test]
+    fn no_published_state_contains_a_foreign_address() {
+        if !in_child("heap::slab::tests::no_published_state_contains_a_foreign_address") {
+            return;
+        }
+        // A made-up region far from the low addresses; nothing is allocated
+        // in this child, so the region is never used.
+        let base = 0x7e00_0000_0000usize;
+        let mut states = 0;
+        let check = |states: &mut usize| {
+            *states += 1;
+            for a in LOW {
+                assert!(
+                    !contains(a as *const u8),
+                    "{a:#x} classified as a batch block after store {states}"
+                );
+            }
+        };
+        check(&mut states);
+        publish(base, 16 << 30, || check(&mut states));
+        assert!(contains(base as *const u8) && contains((base + (16 << 30) - 1) as *const u8));
+        assert!(!contains((base + (16 << 30)) as *const u8));
+        println!("CHILD OK heap::slab::tests::no_published_state_contains_a_foreign_address");
+    }
+
+    #[test]
+    fn first_allocation_races_classification() {
+        if !in_child("heap::slab::tests::first_allocation_races_classification") {
+            return;
+        }
+        // Readers spin on `contains` while the first batch allocation
+        // reserves and publishes the region: no state they see may take a
+        // low address for a batch block.
+        let stop = Arc::new(AtomicBool::new(false));
+        let started = Arc::new(AtomicUsize::new(0));
+        let readers: std::vec::Vec<_> = (0..2)
+            .map(|_| {
+                let (stop, started) = (Arc::clone(&stop), Arc::clone(&started));
+                std::thread::spawn(move || {
+                    started.fetch_add(1, Ordering::Relaxed);
+                    while !stop.load(Ordering::Relaxed) {
+                        for a in LOW {
+                            assert!(!contains(a as *const u8), "{a:#x} misclassified");
+                        }
+                    }
+                })
+            })
+            .collect();
+        while started.load(Ordering::Relaxed) < 2 {
+            std::thread::yield_now();
+        }
+        let mut out = [MaybeUninit::uninit(); 4];
+        let n = allocate(32, false, &mut out);
+        stop.store(true, Ordering::Relaxed);
+        for r in readers {
+            r.join().expect("a reader saw a low address in the region");
+        }
+        assert_eq!(n, 4);
+        // SAFETY: `allocate` initialised the first `n` (= all) entries.
+        let blocks: std::vec::Vec<_> = out.iter().map(|p| unsafe { p.assume_init() }).collect();
+        // SAFETY: live batch blocks just allocated, freed once.
+        unsafe { free_many(&blocks, |_| panic!("a batch block classified as foreign")) };
+        println!("CHILD OK heap::slab::tests::first_allocation_races_classification");
     }
 }

@@ -241,3 +241,44 @@ pub(crate) unsafe fn move_pages(
     // SAFETY: forwarded from the caller.
     unsafe { imp::move_pages(from, len, to) }
 }
+
+#[cfg(mallocv2_asan)]
+extern "C" {
+    // AddressSanitizer's manual poisoning interface
+    // (sanitizer/asan_interface.h), linked in by `-Zsanitizer=address`.
+    fn __asan_poison_memory_region(addr: *const core::ffi::c_void, size: usize);
+    fn __asan_unpoison_memory_region(addr: *const core::ffi::c_void, size: usize);
+}
+
+/// Marks `[ptr, ptr + len)` unaddressable for AddressSanitizer (a no-op in
+/// builds without it), so that any access reports an error.
+///
+/// # Safety
+/// The caller owns the range and nothing may access it until it is
+/// [`unpoison`]ed.
+#[inline]
+pub(crate) unsafe fn poison(ptr: NonNull<u8>, len: usize) {
+    // SAFETY: only changes the sanitizer's shadow of a range the caller owns.
+    #[cfg(mallocv2_asan)]
+    unsafe {
+        __asan_poison_memory_region(ptr.as_ptr().cast(), len)
+    };
+    #[cfg(not(mallocv2_asan))]
+    let _ = (ptr, len);
+}
+
+/// Makes `[ptr, ptr + len)` addressable again for AddressSanitizer (a no-op
+/// in builds without it).
+///
+/// # Safety
+/// The caller owns the range.
+#[inline]
+pub(crate) unsafe fn unpoison(ptr: NonNull<u8>, len: usize) {
+    // SAFETY: as for `poison`.
+    #[cfg(mallocv2_asan)]
+    unsafe {
+        __asan_unpoison_memory_region(ptr.as_ptr().cast(), len)
+    };
+    #[cfg(not(mallocv2_asan))]
+    let _ = (ptr, len);
+}
