@@ -64,6 +64,9 @@ struct SlabHeader {
     /// `ceil(2^32 / slot)`: slot index = `(offset * recip) >> 32`, exact
     /// for offsets that are multiples of `slot` below 2^16.
     recip: u32,
+    /// No word of `free` below this one has a set bit (where the scan for
+    /// free slots starts, so taking slots one at a time stays O(1)).
+    lowest: u32,
     /// Bit set = slot free.
     free: [u64; WORDS],
 }
@@ -258,6 +261,7 @@ impl Region {
                 prev: 0,
                 listed: 0,
                 recip: (1u64 << 32).div_ceil(slot as u64) as u32,
+                lowest: 0,
                 free,
             })
         };
@@ -333,6 +337,7 @@ impl Region {
             return false;
         }
         h.free[w] |= bit;
+        h.lowest = h.lowest.min(w as u32);
         true
     }
 
@@ -411,9 +416,12 @@ pub(crate) fn allocate(slot: usize, zeroed: bool, out: &mut [MaybeUninit<NonNull
         let h = unsafe { &mut *header(r.base, idx) };
         let first = hbase + h.first as usize;
         let mut taken = 0;
-        for w in 0..WORDS {
+        let want = (out.len() - n).min((h.nslots - h.live) as usize);
+        let mut w = h.lowest as usize;
+        while taken < want {
+            debug_assert!(w < WORDS, "slab {idx}: live count and bitmap disagree");
             let mut bits = h.free[w];
-            while bits != 0 && n + taken < out.len() {
+            while bits != 0 && taken < want {
                 let b = bits.trailing_zeros() as usize;
                 bits &= bits - 1;
                 let addr = first + (w * 64 + b) * slot;
@@ -422,13 +430,15 @@ pub(crate) fn allocate(slot: usize, zeroed: bool, out: &mut [MaybeUninit<NonNull
                 taken += 1;
             }
             h.free[w] = bits;
-            if n + taken == out.len() {
-                break;
+            if bits == 0 {
+                w += 1;
             }
         }
+        h.lowest = w as u32;
         h.live += taken as u32;
-        let full = h.free.iter().all(|&w| w == 0);
-        if full {
+        debug_assert!(taken > 0, "slab {idx} on the partial list is full");
+        if h.live == h.nslots {
+            debug_assert!(h.free.iter().all(|&w| w == 0));
             r.unlink(idx);
         }
         n += taken;
@@ -625,5 +635,50 @@ mod tests {
         // SAFETY: live batch blocks just allocated, freed once.
         unsafe { free_many(&blocks, |_| panic!("a batch block classified as foreign")) };
         println!("CHILD OK heap::slab::tests::first_allocation_races_classification");
+    }
+
+    #[test]
+    fn single_slot_allocation_reuses_the_lowest_free_slot() {
+        // A slot size no other test uses, so these slabs are ours alone.
+        const SLOT: usize = 2040;
+        let one = || {
+            let mut out = [MaybeUninit::uninit()];
+            assert_eq!(allocate(SLOT, false, &mut out), 1);
+            // SAFETY: `allocate` initialised it.
+            unsafe { out[0].assume_init() }
+        };
+        // Two slabs' worth, one slot at a time.
+        let mut live: std::vec::Vec<NonNull<u8>> = (0..64).map(|_| one()).collect();
+        let mut sorted = live.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), live.len(), "a slot was handed out twice");
+        // Free every third block; single allocations then take exactly the
+        // freed slots back, lowest address of a slab first.
+        let freed: std::vec::Vec<NonNull<u8>> = live.iter().copied().step_by(3).collect();
+        live.retain(|p| !freed.contains(p));
+        for &p in &freed {
+            // SAFETY: a live batch block, freed once.
+            unsafe { free(p) };
+        }
+        let mut again: std::vec::Vec<NonNull<u8>> = (0..freed.len()).map(|_| one()).collect();
+        let mut want = freed.clone();
+        want.sort();
+        let same_slab = |a: NonNull<u8>, b: NonNull<u8>| {
+            a.as_ptr() as usize & !(SLAB - 1) == b.as_ptr() as usize & !(SLAB - 1)
+        };
+        for w in again.windows(2) {
+            if same_slab(w[0], w[1]) {
+                assert!(w[0] < w[1], "slots of one slab not taken lowest first");
+            }
+        }
+        again.sort();
+        assert_eq!(
+            again, want,
+            "single allocations did not reuse the freed slots"
+        );
+        live.extend(again);
+        // SAFETY: live batch blocks, each freed once.
+        unsafe { free_many(&live, |_| panic!("a batch block classified as foreign")) };
     }
 }
