@@ -390,6 +390,34 @@ impl Region {
     }
 }
 
+/// A range of adjacent blocks, for the sanitizer hooks.
+struct Span {
+    start: usize,
+    end: usize,
+}
+
+impl Span {
+    const EMPTY: Span = Span { start: 0, end: 0 };
+
+    /// Adds `[a, a + len)`; hands the current range to `f` first when the
+    /// new block does not extend it.
+    #[inline]
+    fn add(&mut self, a: usize, len: usize, f: impl Fn(usize, usize)) {
+        if a != self.end {
+            self.flush(&f);
+            self.start = a;
+        }
+        self.end = a + len;
+    }
+
+    fn flush(&mut self, f: impl Fn(usize, usize)) {
+        if self.end > self.start {
+            f(self.start, self.end - self.start);
+        }
+        *self = Span::EMPTY;
+    }
+}
+
 /// Allocates up to `out.len()` blocks of `slot` bytes; returns how many were
 /// written to the front of `out`.
 pub(crate) fn allocate(slot: usize, zeroed: bool, out: &mut [MaybeUninit<NonNull<u8>>]) -> usize {
@@ -444,14 +472,25 @@ pub(crate) fn allocate(slot: usize, zeroed: bool, out: &mut [MaybeUninit<NonNull
         n += taken;
     }
     drop(r);
+    // Unpoisoned in runs of adjacent slots (a fresh slab is one run), so
+    // the sanitizer hooks cost little per block.
+    let mut run = Span::EMPTY;
     for p in &out[..n] {
         // SAFETY: initialised above; each block is ours, with `slot` bytes.
-        unsafe {
-            let p = p.assume_init();
-            os::unpoison(p, slot);
-            if zeroed {
-                ptr::write_bytes(p.as_ptr(), 0, slot);
-            }
+        let p = unsafe { p.assume_init() };
+        run.add(p.as_ptr() as usize, slot, |a, len| {
+            // SAFETY: a run of blocks just handed out, ours.
+            unsafe { os::unpoison(NonNull::new_unchecked(a as *mut u8), len) }
+        });
+    }
+    run.flush(|a, len| {
+        // SAFETY: as above.
+        unsafe { os::unpoison(NonNull::new_unchecked(a as *mut u8), len) }
+    });
+    if zeroed {
+        for p in &out[..n] {
+            // SAFETY: initialised above; each block has `slot` bytes.
+            unsafe { ptr::write_bytes(p.assume_init().as_ptr(), 0, slot) };
         }
     }
     n
@@ -500,6 +539,13 @@ pub(crate) unsafe fn free_many(ptrs: &[NonNull<u8>], mut rest: impl FnMut(NonNul
     // together) update the slab's count and lists once per run.
     let mut cur = usize::MAX;
     let mut run = 0u32;
+    // Adjacent blocks are poisoned as one range; every range is poisoned
+    // before the lock is released, so no slot is reused before.
+    let mut dead = Span::EMPTY;
+    let poison = |a: usize, len: usize| {
+        // SAFETY: blocks being freed (caller), no longer used.
+        unsafe { os::poison(NonNull::new_unchecked(a as *mut u8), len) }
+    };
     for &p in ptrs {
         let a = p.as_ptr() as usize;
         if a.wrapping_sub(base) >= len {
@@ -515,12 +561,13 @@ pub(crate) unsafe fn free_many(ptrs: &[NonNull<u8>], mut rest: impl FnMut(NonNul
             run = 0;
         }
         // SAFETY: forwarded from the caller: a live batch block of slab
-        // `idx`, poisoned (as in `free`) before the bitmap marks it free.
+        // `idx`.
         run += u32::from(unsafe {
-            os::poison(p, usable(p));
+            dead.add(a, usable(p), poison);
             r.mark_free(idx, a)
         });
     }
+    dead.flush(poison);
     if cur != usize::MAX {
         r.released(cur, run);
     }
