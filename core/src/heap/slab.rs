@@ -64,6 +64,9 @@ struct SlabHeader {
     /// `ceil(2^32 / slot)`: slot index = `(offset * recip) >> 32`, exact
     /// for offsets that are multiples of `slot` below 2^16.
     recip: u32,
+    /// No word of `free` below this one has a set bit (where the scan for
+    /// free slots starts, so taking slots one at a time stays O(1)).
+    lowest: u32,
     /// Bit set = slot free.
     free: [u64; WORDS],
 }
@@ -98,18 +101,62 @@ static STATE: Mutex<Region> = Mutex::new(Region {
     partial: [0; CLASSES],
     tried: false,
 });
-static BASE: AtomicUsize = AtomicUsize::new(0);
-static LEN: AtomicUsize = AtomicUsize::new(0);
+/// The region's base and size as one value: `base | log2(size)` (the base
+/// is `SLAB`-aligned, so its low 16 bits are free; every size in
+/// `REGION_SIZES` is a power of two). 0 until the region is reserved, and
+/// written once, by [`Region::ensure_reserved`].
+///
+/// One atomic word rather than two (base, length) because a reader must
+/// never combine one publication's length with another's base: with two
+/// words, a thread racing the first reservation could read the new length
+/// with base 0 and take every address below the length for a batch block.
+/// A single word is read whole: either 0 (nothing is contained) or the
+/// final value.
+static REGION: AtomicUsize = AtomicUsize::new(0);
+
+/// `(base, len)` of a `REGION` value; `(0, 0)` for 0.
+#[inline]
+fn decode(v: usize) -> (usize, usize) {
+    // `1 << 0 & !1` is 0: the unpublished value contains nothing.
+    (v & !(SLAB - 1), (1usize << (v & 63)) & !1)
+}
+
+/// The `REGION` value for a reservation of `len` bytes at `base`.
+fn encode(base: usize, len: usize) -> usize {
+    debug_assert!(base != 0 && base % SLAB == 0, "region base {base:#x}");
+    debug_assert!(len.is_power_of_two() && len > 1, "region size {len:#x}");
+    base | len.trailing_zeros() as usize
+}
+
+/// Publishes the region for [`contains`]; `after_store` runs after each
+/// store to `REGION` (there is one), which lets a test check every state a
+/// racing reader can observe.
+#[inline]
+fn publish(base: usize, len: usize, mut after_store: impl FnMut()) {
+    // The ordering is irrelevant to readers of this word (see `contains`);
+    // Release documents that it publishes the reservation made before.
+    REGION.store(encode(base, len), Ordering::Release);
+    after_store();
+}
 
 fn lock() -> std::sync::MutexGuard<'static, Region> {
     STATE.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Whether `p` lies in the batch region (then it is a batch block).
+///
+/// Orderings: `REGION` changes once, from 0 to its final value, and a load
+/// sees one or the other, never a mix. A thread that holds a batch block got
+/// it from [`allocate`] (under the lock, after the store) through some
+/// synchronisation that handed the pointer over, so the store happens
+/// before its load and coherence makes it see the final value: Relaxed is
+/// enough for every block that is really a batch block. Any other pointer
+/// is outside the region whichever value is seen (0 contains nothing), so
+/// it is never misclassified. The region is never unmapped.
 #[inline]
 pub(crate) fn contains(p: *const u8) -> bool {
-    let base = BASE.load(Ordering::Acquire);
-    (p as usize).wrapping_sub(base) < LEN.load(Ordering::Relaxed)
+    let (base, len) = decode(REGION.load(Ordering::Relaxed));
+    (p as usize).wrapping_sub(base) < len
 }
 
 /// The slot size used for `size` bytes at `align`, if slabs serve it.
@@ -149,8 +196,7 @@ impl Region {
                     stats::reserved(size);
                     self.base = p.as_ptr() as usize;
                     self.slabs = size / SLAB;
-                    LEN.store(size, Ordering::Relaxed);
-                    BASE.store(self.base, Ordering::Release);
+                    publish(self.base, size, || {});
                     break;
                 }
             }
@@ -215,8 +261,18 @@ impl Region {
                 prev: 0,
                 listed: 0,
                 recip: (1u64 << 32).div_ceil(slot as u64) as u32,
+                lowest: 0,
                 free,
             })
+        };
+        // Every slot is free: unaddressable for AddressSanitizer until
+        // `allocate` hands it out (the header stays addressable).
+        // SAFETY: the slot area is ours and holds no live block.
+        unsafe {
+            os::poison(
+                NonNull::new_unchecked((self.base + (idx << SLAB_SHIFT) + first) as *mut u8),
+                nslots * slot,
+            )
         };
         self.link(idx, slot);
     }
@@ -281,6 +337,7 @@ impl Region {
             return false;
         }
         h.free[w] |= bit;
+        h.lowest = h.lowest.min(w as u32);
         true
     }
 
@@ -333,6 +390,34 @@ impl Region {
     }
 }
 
+/// A range of adjacent blocks, for the sanitizer hooks.
+struct Span {
+    start: usize,
+    end: usize,
+}
+
+impl Span {
+    const EMPTY: Span = Span { start: 0, end: 0 };
+
+    /// Adds `[a, a + len)`; hands the current range to `f` first when the
+    /// new block does not extend it.
+    #[inline]
+    fn add(&mut self, a: usize, len: usize, f: impl Fn(usize, usize)) {
+        if a != self.end {
+            self.flush(&f);
+            self.start = a;
+        }
+        self.end = a + len;
+    }
+
+    fn flush(&mut self, f: impl Fn(usize, usize)) {
+        if self.end > self.start {
+            f(self.start, self.end - self.start);
+        }
+        *self = Span::EMPTY;
+    }
+}
+
 /// Allocates up to `out.len()` blocks of `slot` bytes; returns how many were
 /// written to the front of `out`.
 pub(crate) fn allocate(slot: usize, zeroed: bool, out: &mut [MaybeUninit<NonNull<u8>>]) -> usize {
@@ -359,9 +444,12 @@ pub(crate) fn allocate(slot: usize, zeroed: bool, out: &mut [MaybeUninit<NonNull
         let h = unsafe { &mut *header(r.base, idx) };
         let first = hbase + h.first as usize;
         let mut taken = 0;
-        for w in 0..WORDS {
+        let want = (out.len() - n).min((h.nslots - h.live) as usize);
+        let mut w = h.lowest as usize;
+        while taken < want {
+            debug_assert!(w < WORDS, "slab {idx}: live count and bitmap disagree");
             let mut bits = h.free[w];
-            while bits != 0 && n + taken < out.len() {
+            while bits != 0 && taken < want {
                 let b = bits.trailing_zeros() as usize;
                 bits &= bits - 1;
                 let addr = first + (w * 64 + b) * slot;
@@ -370,18 +458,35 @@ pub(crate) fn allocate(slot: usize, zeroed: bool, out: &mut [MaybeUninit<NonNull
                 taken += 1;
             }
             h.free[w] = bits;
-            if n + taken == out.len() {
-                break;
+            if bits == 0 {
+                w += 1;
             }
         }
+        h.lowest = w as u32;
         h.live += taken as u32;
-        let full = h.free.iter().all(|&w| w == 0);
-        if full {
+        debug_assert!(taken > 0, "slab {idx} on the partial list is full");
+        if h.live == h.nslots {
+            debug_assert!(h.free.iter().all(|&w| w == 0));
             r.unlink(idx);
         }
         n += taken;
     }
     drop(r);
+    // Unpoisoned in runs of adjacent slots (a fresh slab is one run), so
+    // the sanitizer hooks cost little per block.
+    let mut run = Span::EMPTY;
+    for p in &out[..n] {
+        // SAFETY: initialised above; each block is ours, with `slot` bytes.
+        let p = unsafe { p.assume_init() };
+        run.add(p.as_ptr() as usize, slot, |a, len| {
+            // SAFETY: a run of blocks just handed out, ours.
+            unsafe { os::unpoison(NonNull::new_unchecked(a as *mut u8), len) }
+        });
+    }
+    run.flush(|a, len| {
+        // SAFETY: as above.
+        unsafe { os::unpoison(NonNull::new_unchecked(a as *mut u8), len) }
+    });
     if zeroed {
         for p in &out[..n] {
             // SAFETY: initialised above; each block has `slot` bytes.
@@ -413,6 +518,10 @@ pub(crate) fn trim() {
 /// # Safety
 /// `p` is a live batch block, never used again.
 pub(crate) unsafe fn free(p: NonNull<u8>) {
+    // Poisoned while still ours (before the bitmap says free, so a thread
+    // that allocates the slot next unpoisons after this).
+    // SAFETY: a live batch block of `usable(p)` bytes, never used again.
+    unsafe { os::poison(p, usable(p)) };
     let mut r = lock();
     // SAFETY: forwarded from the caller.
     unsafe { r.free_one(p.as_ptr() as usize) };
@@ -430,6 +539,13 @@ pub(crate) unsafe fn free_many(ptrs: &[NonNull<u8>], mut rest: impl FnMut(NonNul
     // together) update the slab's count and lists once per run.
     let mut cur = usize::MAX;
     let mut run = 0u32;
+    // Adjacent blocks are poisoned as one range; every range is poisoned
+    // before the lock is released, so no slot is reused before.
+    let mut dead = Span::EMPTY;
+    let poison = |a: usize, len: usize| {
+        // SAFETY: blocks being freed (caller), no longer used.
+        unsafe { os::poison(NonNull::new_unchecked(a as *mut u8), len) }
+    };
     for &p in ptrs {
         let a = p.as_ptr() as usize;
         if a.wrapping_sub(base) >= len {
@@ -444,10 +560,172 @@ pub(crate) unsafe fn free_many(ptrs: &[NonNull<u8>], mut rest: impl FnMut(NonNul
             cur = idx;
             run = 0;
         }
-        // SAFETY: forwarded from the caller: a live batch block of slab `idx`.
-        run += u32::from(unsafe { r.mark_free(idx, a) });
+        // SAFETY: forwarded from the caller: a live batch block of slab
+        // `idx`.
+        run += u32::from(unsafe {
+            dead.add(a, usable(p), poison);
+            r.mark_free(idx, a)
+        });
     }
+    dead.flush(poison);
     if cur != usize::MAX {
         r.released(cur, run);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+
+    const CHILD_ENV: &str = "MALLOCV2_SLAB_TEST_CHILD";
+
+    /// In the parent, reruns test `name` alone in a child process (the
+    /// region is process-wide state, reserved once) and checks it passed;
+    /// returns false. In the child, returns true.
+    fn in_child(name: &str) -> bool {
+        if std::env::var(CHILD_ENV).as_deref() == Ok(name) {
+            return true;
+        }
+        let exe = std::env::current_exe().expect("test binary path");
+        let out = Command::new(exe)
+            .args(["--exact", name, "--nocapture", "--test-threads=1"])
+            .env(CHILD_ENV, name)
+            .output()
+            .expect("spawn the child test process");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.contains(&format!("CHILD OK {name}")),
+            "child {name} failed ({}):\n{stdout}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        false
+    }
+
+    /// Addresses below any region size, as non-PIE programs, valgrind and
+    /// programs loading a C ABI use them.
+    const LOW: [usize; 4] = [0x1000, 0x40_0000, 0x1_0000_0000, (16 << 30) - 8];
+
+    #[test]
+    fn encoding_round_trips_and_zero_contains_nothing() {
+        assert_eq!(decode(0), (0, 0));
+        for &size in &REGION_SIZES {
+            for base in [SLAB, 0x7f12_3456_0000, 0x5555_0000_0000] {
+                assert_eq!(decode(encode(base, size)), (base, size));
+            }
+        }
+    }
+
+    #[test]
+    fn no_published_state_contains_a_foreign_address() {
+        if !in_child("heap::slab::tests::no_published_state_contains_a_foreign_address") {
+            return;
+        }
+        // A made-up region far from the low addresses; nothing is allocated
+        // in this child, so the region is never used.
+        let base = 0x7e00_0000_0000usize;
+        let mut states = 0;
+        let check = |states: &mut usize| {
+            *states += 1;
+            for a in LOW {
+                assert!(
+                    !contains(a as *const u8),
+                    "{a:#x} classified as a batch block after store {states}"
+                );
+            }
+        };
+        check(&mut states);
+        publish(base, 16 << 30, || check(&mut states));
+        assert!(contains(base as *const u8) && contains((base + (16 << 30) - 1) as *const u8));
+        assert!(!contains((base + (16 << 30)) as *const u8));
+        println!("CHILD OK heap::slab::tests::no_published_state_contains_a_foreign_address");
+    }
+
+    #[test]
+    fn first_allocation_races_classification() {
+        if !in_child("heap::slab::tests::first_allocation_races_classification") {
+            return;
+        }
+        // Readers spin on `contains` while the first batch allocation
+        // reserves and publishes the region: no state they see may take a
+        // low address for a batch block.
+        let stop = Arc::new(AtomicBool::new(false));
+        let started = Arc::new(AtomicUsize::new(0));
+        let readers: std::vec::Vec<_> = (0..2)
+            .map(|_| {
+                let (stop, started) = (Arc::clone(&stop), Arc::clone(&started));
+                std::thread::spawn(move || {
+                    started.fetch_add(1, Ordering::Relaxed);
+                    while !stop.load(Ordering::Relaxed) {
+                        for a in LOW {
+                            assert!(!contains(a as *const u8), "{a:#x} misclassified");
+                        }
+                    }
+                })
+            })
+            .collect();
+        while started.load(Ordering::Relaxed) < 2 {
+            std::thread::yield_now();
+        }
+        let mut out = [MaybeUninit::uninit(); 4];
+        let n = allocate(32, false, &mut out);
+        stop.store(true, Ordering::Relaxed);
+        for r in readers {
+            r.join().expect("a reader saw a low address in the region");
+        }
+        assert_eq!(n, 4);
+        // SAFETY: `allocate` initialised the first `n` (= all) entries.
+        let blocks: std::vec::Vec<_> = out.iter().map(|p| unsafe { p.assume_init() }).collect();
+        // SAFETY: live batch blocks just allocated, freed once.
+        unsafe { free_many(&blocks, |_| panic!("a batch block classified as foreign")) };
+        println!("CHILD OK heap::slab::tests::first_allocation_races_classification");
+    }
+
+    #[test]
+    fn single_slot_allocation_reuses_the_lowest_free_slot() {
+        // A slot size no other test uses, so these slabs are ours alone.
+        const SLOT: usize = 2040;
+        let one = || {
+            let mut out = [MaybeUninit::uninit()];
+            assert_eq!(allocate(SLOT, false, &mut out), 1);
+            // SAFETY: `allocate` initialised it.
+            unsafe { out[0].assume_init() }
+        };
+        // Two slabs' worth, one slot at a time.
+        let mut live: std::vec::Vec<NonNull<u8>> = (0..64).map(|_| one()).collect();
+        let mut sorted = live.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), live.len(), "a slot was handed out twice");
+        // Free every third block; single allocations then take exactly the
+        // freed slots back, lowest address of a slab first.
+        let freed: std::vec::Vec<NonNull<u8>> = live.iter().copied().step_by(3).collect();
+        live.retain(|p| !freed.contains(p));
+        for &p in &freed {
+            // SAFETY: a live batch block, freed once.
+            unsafe { free(p) };
+        }
+        let mut again: std::vec::Vec<NonNull<u8>> = (0..freed.len()).map(|_| one()).collect();
+        let mut want = freed.clone();
+        want.sort();
+        let same_slab = |a: NonNull<u8>, b: NonNull<u8>| {
+            a.as_ptr() as usize & !(SLAB - 1) == b.as_ptr() as usize & !(SLAB - 1)
+        };
+        for w in again.windows(2) {
+            if same_slab(w[0], w[1]) {
+                assert!(w[0] < w[1], "slots of one slab not taken lowest first");
+            }
+        }
+        again.sort();
+        assert_eq!(
+            again, want,
+            "single allocations did not reuse the freed slots"
+        );
+        live.extend(again);
+        // SAFETY: live batch blocks, each freed once.
+        unsafe { free_many(&live, |_| panic!("a batch block classified as foreign")) };
     }
 }

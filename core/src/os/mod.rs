@@ -270,3 +270,78 @@ pub(crate) unsafe fn move_pages(
     // SAFETY: forwarded from the caller.
     unsafe { imp::move_pages(from, len, to) }
 }
+
+#[cfg(mallocv2_asan)]
+extern "C" {
+    // AddressSanitizer's manual poisoning interface
+    // (sanitizer/asan_interface.h), linked in by `-Zsanitizer=address`.
+    fn __asan_poison_memory_region(addr: *const core::ffi::c_void, size: usize);
+    fn __asan_unpoison_memory_region(addr: *const core::ffi::c_void, size: usize);
+}
+
+/// Memcheck's `VG_USERREQ__MAKE_MEM_NOACCESS` (valgrind/memcheck.h:
+/// `VG_USERREQ_TOOL_BASE('M', 'C')`); `+ 1` is `MAKE_MEM_UNDEFINED`.
+#[cfg(all(target_arch = "x86_64", target_os = "linux", not(miri)))]
+const VG_MAKE_MEM_NOACCESS: usize = 0x4d43_0000;
+
+/// A valgrind client request (valgrind.h's amd64 sequence). Natively it is
+/// a few no-op instructions; under valgrind the core reads the request
+/// from the array in `rax`.
+#[cfg(all(target_arch = "x86_64", target_os = "linux", not(miri)))]
+#[inline(always)]
+fn valgrind_request(request: usize, a1: usize, a2: usize) {
+    let args: [usize; 6] = [request, a1, a2, 0, 0, 0];
+    // SAFETY: four rotations of `rdi` by 3 + 13 + 61 + 51 = 128 bits leave
+    // it unchanged and `xchg rbx, rbx` swaps a register with itself, so
+    // natively only the flags change; valgrind recognises the sequence,
+    // reads `args` (live across the asm) and writes its answer to `rdx`
+    // (declared clobbered, default 0).
+    unsafe {
+        core::arch::asm!(
+            "rol rdi, 3",
+            "rol rdi, 13",
+            "rol rdi, 61",
+            "rol rdi, 51",
+            "xchg rbx, rbx",
+            in("rax") args.as_ptr(),
+            inout("rdx") 0usize => _,
+            options(nostack),
+        );
+    }
+}
+
+/// Marks `[ptr, ptr + len)` unaddressable for AddressSanitizer and
+/// valgrind's memcheck (no-ops outside them), so that any access is
+/// reported.
+///
+/// # Safety
+/// The caller owns the range and nothing may access it until it is
+/// [`unpoison`]ed.
+#[inline]
+pub(crate) unsafe fn poison(ptr: NonNull<u8>, len: usize) {
+    // SAFETY: only changes the sanitizer's shadow of a range the caller owns.
+    #[cfg(mallocv2_asan)]
+    unsafe {
+        __asan_poison_memory_region(ptr.as_ptr().cast(), len)
+    };
+    #[cfg(all(target_arch = "x86_64", target_os = "linux", not(miri)))]
+    valgrind_request(VG_MAKE_MEM_NOACCESS, ptr.as_ptr() as usize, len);
+    let _ = (ptr, len);
+}
+
+/// Makes `[ptr, ptr + len)` addressable again (for memcheck: addressable
+/// and undefined, like fresh `malloc` memory).
+///
+/// # Safety
+/// The caller owns the range.
+#[inline]
+pub(crate) unsafe fn unpoison(ptr: NonNull<u8>, len: usize) {
+    // SAFETY: as for `poison`.
+    #[cfg(mallocv2_asan)]
+    unsafe {
+        __asan_unpoison_memory_region(ptr.as_ptr().cast(), len)
+    };
+    #[cfg(all(target_arch = "x86_64", target_os = "linux", not(miri)))]
+    valgrind_request(VG_MAKE_MEM_NOACCESS + 1, ptr.as_ptr() as usize, len);
+    let _ = (ptr, len);
+}

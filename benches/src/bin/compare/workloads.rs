@@ -221,6 +221,33 @@ pub fn all(scale: Scale) -> Vec<Workload> {
             full_runs: 4,
         },
         Workload {
+            name: "tree-sorted",
+            what: "build an ordered map from 10^6 sorted pairs (cold: in a fresh process)",
+            impls: vec![
+                imp("std BTreeMap", "system", Role::Std),
+                imp("TreeMap (batch-built)", "system", Role::Ours),
+            ],
+            run: tree_sorted,
+            targets: vec![Target::TimeVsStd("TreeMap (batch-built)", 0.5)],
+            plot_timeline: false,
+            quick_runs: 3,
+            full_runs: 4,
+        },
+        Workload {
+            name: "tree-churned",
+            what: "insert 10^6 random u64 singly, look up, iterate, drop (untimed); \
+                   then time building an ordered map from 10^6 sorted pairs",
+            impls: vec![
+                imp("std BTreeMap", "system", Role::Std),
+                imp("TreeMap (batch-built)", "system", Role::Ours),
+            ],
+            run: tree_churned,
+            targets: vec![Target::TimeVsStd("TreeMap (batch-built)", 0.5)],
+            plot_timeline: false,
+            quick_runs: 3,
+            full_runs: 4,
+        },
+        Workload {
             name: "hashmap",
             what: "10^7 u64 inserts then lookups (quick: 2x10^6), same hasher",
             impls: vec![
@@ -568,6 +595,58 @@ fn tree(imp: &str, scale: Scale, _tl: bool) -> Run {
         go!(std::collections::BTreeMap<u64, u64>);
     } else {
         go!(TreeMap<u64, u64>);
+    }
+    run
+}
+
+fn tree_sorted(imp: &str, _scale: Scale, _tl: bool) -> Run {
+    sorted_tree_build(imp, false)
+}
+
+fn tree_churned(imp: &str, _scale: Scale, _tl: bool) -> Run {
+    sorted_tree_build(imp, true)
+}
+
+/// Times a bulk build from 10^6 sorted pairs; with `churn`, after a tree
+/// of 10^6 random keys was built by single inserts, looked up, iterated
+/// and dropped in the same process (an allocator whose state degrades with
+/// that history shows here).
+fn sorted_tree_build(imp: &str, churn: bool) -> Run {
+    let n: u64 = 1_000_000;
+    let keys: Vec<u64> = (0..n)
+        .map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 16)
+        .collect();
+    let mut run = Run::default();
+    macro_rules! go {
+        ($map:ty, $sorted:expr) => {{
+            if churn {
+                let mut m = <$map>::new();
+                for &k in &keys {
+                    m.insert(k, k ^ 1);
+                }
+                let mut hits = 0u64;
+                for &k in &keys {
+                    hits += u64::from(m.get(&k) == Some(&(k ^ 1)));
+                }
+                assert_eq!(hits, n);
+                let sum = m.iter().fold(0u64, |a, (k, _)| a.wrapping_add(*k));
+                black_box(sum);
+                drop(black_box(m));
+            }
+            let t = Instant::now();
+            let m: $map = $sorted((0..n).map(|i| (i, i ^ 1)));
+            run.secs = t.elapsed().as_secs_f64();
+            assert_eq!(m.len() as u64, n);
+            drop(black_box(m));
+        }};
+    }
+    if imp == "std BTreeMap" {
+        go!(
+            std::collections::BTreeMap<u64, u64>,
+            |it: std::iter::Map<_, _>| it.collect()
+        );
+    } else {
+        go!(TreeMap<u64, u64>, TreeMap::from_sorted_iter);
     }
     run
 }
