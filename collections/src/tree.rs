@@ -69,7 +69,7 @@ use std::panic::AssertUnwindSafe;
 use mallocv2::alloc::{Allocator, Layout};
 use mallocv2::{BatchAlloc, Heap};
 
-use crate::list::{FreeChain, NodeSupply};
+use crate::list::{allocate_node, FreeChain, NodeSupply};
 use crate::TryReserveError;
 
 type Link<K, V> = Option<NonNull<Node<K, V>>>;
@@ -408,7 +408,7 @@ enum Ins<K, V> {
 ///
 /// # Safety
 /// The subtree is a valid AVL tree whose nodes come from `alloc`.
-unsafe fn insert_rec<K: Ord, V, A: Allocator>(
+unsafe fn insert_rec<K: Ord, V, A: Allocator + BatchAlloc>(
     link: &mut Link<K, V>,
     key: K,
     val: V,
@@ -416,7 +416,7 @@ unsafe fn insert_rec<K: Ord, V, A: Allocator>(
 ) -> Ins<K, V> {
     let Some(n) = *link else {
         let layout = Layout::new::<Node<K, V>>();
-        return match alloc.allocate(layout) {
+        return match allocate_node(alloc, layout) {
             Ok(p) => {
                 let node = p.cast::<Node<K, V>>();
                 // SAFETY: a fresh block valid for a `Node`.
@@ -1944,7 +1944,7 @@ impl<'a, K: Ord, V, A: Allocator + BatchAlloc> VacantEntry<'a, K, V, A> {
     /// If the allocator fails.
     pub fn insert(self, value: V) -> &'a mut V {
         let layout = TreeMap::<K, V, A>::NODE;
-        let Ok(p) = self.map.alloc.allocate(layout) else {
+        let Ok(p) = allocate_node(&self.map.alloc, layout) else {
             alloc_failed(TryReserveError::AllocError { layout })
         };
         let node = p.cast::<Node<K, V>>();

@@ -523,8 +523,11 @@ fn pop_frees_one_node_drop_frees_in_batches() {
         3,
         "each removal frees exactly its node"
     );
+    // A single insertion takes its node as a one-block batch (so nodes stay
+    // out of the C malloc), never through `allocate` while batches succeed.
     t.insert(2500, 1);
-    assert_eq!(a.0.single_allocs.get(), 1);
+    assert_eq!(a.0.single_allocs.get(), 0);
+    assert_eq!(a.0.batch_calls.get(), 2);
     t.check_invariants();
     drop(t);
     assert_eq!(a.live(), 0);
@@ -533,6 +536,20 @@ fn pop_frees_one_node_drop_frees_in_batches() {
         a.0.batch_frees.get(),
         4998usize.div_ceil(mallocv2_collections::list::FREE_CHUNK)
     );
+}
+
+#[test]
+fn single_insert_falls_back_to_allocate_when_batches_fail() {
+    let a = Failing::new();
+    a.0.batch_cap.set(0);
+    let mut t: TreeMap<u32, u32, Failing> = TreeMap::new_in(a.clone());
+    t.insert(1, 1);
+    *t.entry(2).or_insert(0) += 2;
+    assert_eq!(a.0.batch_calls.get(), 2, "a one-block batch is tried first");
+    assert_eq!(a.0.single_allocs.get(), 2, "then a single allocation");
+    assert!(t.iter().eq([(&1, &1), (&2, &2)]));
+    drop(t);
+    assert_eq!(a.live(), 0);
 }
 
 #[test]
@@ -553,13 +570,13 @@ fn extend_in_bulk_or_one_by_one() {
     let mut t: TreeMap<u32, u32, Failing> = TreeMap::new_in(a.clone());
     t.extend((0..1000).rev().map(|i| (i * 2, i)));
     assert_eq!(a.0.batch_calls.get(), 1);
-    // Few items: inserted one by one.
+    // Few items: inserted one by one, each node a one-block batch.
     t.extend([(5000, 0), (5001, 0)]);
-    assert_eq!(a.0.single_allocs.get(), 2);
-    assert_eq!(a.0.batch_calls.get(), 1);
+    assert_eq!(a.0.single_allocs.get(), 0);
+    assert_eq!(a.0.batch_calls.get(), 3);
     // Many items (half of them new): one more batch call for the new nodes.
     t.extend((0..1000).map(|i| (i, 7)));
-    assert_eq!(a.0.batch_calls.get(), 2);
+    assert_eq!(a.0.batch_calls.get(), 4);
     assert_eq!(a.live(), 1502);
     t.check_invariants();
     assert_eq!(t.len(), 1502);
