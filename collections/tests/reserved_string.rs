@@ -271,6 +271,78 @@ fn maximum_capacity() {
 }
 
 #[test]
+fn overflow_is_capacity_overflow_and_exhausted_means_a_valid_size() {
+    for reserved_now in [false, true] {
+        let mut s = if reserved_now {
+            ReservedString::with_max_capacity(100)
+        } else {
+            ReservedString::new()
+        };
+        let exhausted = TryReserveError::Exhausted {
+            max_capacity: s.max_capacity(),
+        };
+        let top = isize::MAX as usize;
+        assert_eq!(
+            s.try_reserve(usize::MAX),
+            Err(TryReserveError::CapacityOverflow)
+        );
+        assert_eq!(
+            s.try_reserve(top + 1),
+            Err(TryReserveError::CapacityOverflow)
+        );
+        assert_eq!(s.try_reserve(top), Err(exhausted));
+        s.push_str("ab");
+        for r in [s.try_reserve(top - 1), s.try_reserve_exact(top - 1)] {
+            assert_eq!(r, Err(TryReserveError::CapacityOverflow));
+        }
+        for r in [s.try_reserve(top - 2), s.try_reserve_exact(top - 2)] {
+            assert_eq!(r, Err(exhausted));
+        }
+        assert_eq!(s, "ab");
+    }
+}
+
+#[test]
+fn reserve_adds_no_resident_memory() {
+    // Measured in a child process: other tests allocate concurrently.
+    if std::env::var_os("RESERVED_STRING_RSS_CHILD").is_none() {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .env("RESERVED_STRING_RSS_CHILD", "1")
+            .args(["--exact", "reserve_adds_no_resident_memory", "--nocapture"])
+            .output()
+            .expect("spawn child");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.contains("RSS CHILD OK"),
+            "child failed: {:?}\n{stdout}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        return;
+    }
+    const BIG: usize = 256 << 20;
+    let rss = || {
+        let s = std::fs::read_to_string("/proc/self/statm").unwrap();
+        let pages: usize = s.split_whitespace().nth(1).unwrap().parse().unwrap();
+        pages * mallocv2::Reservation::page_size()
+    };
+    let mut s = ReservedString::with_max_capacity(1 << 30);
+    s.push('x');
+    let before = rss();
+    s.try_reserve(BIG).unwrap();
+    let after = rss();
+    println!("try_reserve: RSS {before} -> {after}");
+    assert!(s.capacity() - s.len() >= BIG);
+    // At most one commit step (none is faulted in) plus slack for the
+    // harness.
+    assert!(
+        after <= before + (16 << 20),
+        "try_reserve({BIG}) raised RSS from {before} to {after}"
+    );
+    println!("RSS CHILD OK");
+}
+
+#[test]
 #[should_panic(expected = "maximum capacity of 2 bytes")]
 fn push_str_past_max_panics() {
     let mut s = ReservedString::with_max_capacity(2);
