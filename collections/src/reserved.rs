@@ -8,11 +8,17 @@
 //!   |                  |  (RSS once used)   |  address space only         |              |
 //! ```
 //!
-//! Growth commits more pages of the same range (`mprotect`) ahead of the
-//! pushes, an eighth of what is committed at a time (at least 64 KiB, at
-//! most 8 MiB), and faults that step in with one call
-//! (`MADV_POPULATE_WRITE`), so pushes take no page faults and make a system
-//! call only every eighth of the size (every 8 MiB past 64 MiB). Nothing is
+//! Growth commits more pages of the same range (`mprotect`, about a
+//! microsecond whatever the size) ahead of the pushes, an eighth of what is
+//! committed at a time (at least 64 KiB, at most 64 MiB), so pushes make a
+//! system call only every eighth of the size (every 64 MiB past 512 MiB).
+//! Committing makes no page resident: each page becomes resident when it is
+//! first written (one page fault, a few microseconds), so no push stalls on
+//! faulting in a whole step, and `reserve` of N bytes adds no resident
+//! memory, like std's. (Faulting each step in ahead with
+//! `MADV_POPULATE_WRITE` measured slower in total as well as per push,
+//! probably because the pages it zeroes have left the cache by the time
+//! the pushes write them.) Nothing is
 //! ever copied to grow and the base address never changes: `as_ptr()` and
 //! references to elements stay valid for the life of the vector (as long as
 //! the borrow checker lets you hold them; raw pointers stay valid across
@@ -56,9 +62,11 @@ use crate::error::TryReserveError;
 /// [`AppendVec::new`]: crate::append::AppendVec::new
 pub const DEFAULT_MAX_BYTES: usize = 1 << 30;
 
-/// Largest step the push path commits and faults in at once (8 MiB: about
-/// 4 ms of page faults on these machines).
-pub(crate) const PREFAULT_MAX_BYTES: usize = 8 << 20;
+/// Largest step committed ahead of the pushes at once (64 MiB). A commit
+/// costs one `mprotect` whatever its size and makes nothing resident; the
+/// bound only limits how much committed (and, where the kernel charges
+/// commits, accounted) memory sits unused ahead of the length.
+pub(crate) const MAX_COMMIT_BYTES: usize = 64 << 20;
 
 /// Smallest amount committed at a time (rounded up to whole pages).
 pub(crate) const MIN_COMMIT_BYTES: usize = 64 << 10;
@@ -125,10 +133,12 @@ pub(crate) fn reserve_for<T>(
 
 /// Commits enough of `res` for `need` elements of `T` (non-zero-sized),
 /// ahead: at least an eighth more than is committed (between
-/// [`MIN_COMMIT_BYTES`] and [`PREFAULT_MAX_BYTES`]), at most the whole
-/// reservation, faulting the new pages in; with `exact`, only
-/// what `need` takes. Returns the elements the committed bytes hold,
-/// capped at `max`.
+/// [`MIN_COMMIT_BYTES`] and [`MAX_COMMIT_BYTES`]), at most the whole
+/// reservation; with `exact`, only what `need` takes. Nothing is faulted
+/// in: the pages become resident as they are written, so a commit of any
+/// size costs one system call and no resident memory. Returns the elements
+/// the committed bytes hold, capped at `max`. Changes nothing on error
+/// (the OS may refuse a commit it charges against its limit).
 pub(crate) fn commit_for<T>(
     res: &mut Reservation,
     need: usize,
@@ -142,10 +152,9 @@ pub(crate) fn commit_for<T>(
         need_bytes
     } else {
         // Commit ahead by an eighth of what is committed (at least
-        // MIN_COMMIT_BYTES, at most PREFAULT_MAX_BYTES) and fault those
-        // pages in with one call: pushes then run without page faults,
+        // MIN_COMMIT_BYTES, at most MAX_COMMIT_BYTES): few system calls,
         // and at most that much committed memory sits unused.
-        let step = (before / 8).clamp(MIN_COMMIT_BYTES, PREFAULT_MAX_BYTES);
+        let step = (before / 8).clamp(MIN_COMMIT_BYTES, MAX_COMMIT_BYTES);
         need_bytes.max(before.saturating_add(step)).min(res.len())
     };
     debug_assert!(
@@ -154,12 +163,7 @@ pub(crate) fn commit_for<T>(
         res.len()
     );
     match res.commit(target) {
-        Ok(committed) => {
-            if !exact {
-                res.prefault(before, committed);
-            }
-            Ok((committed / size).min(max))
-        }
+        Ok(committed) => Ok((committed / size).min(max)),
         Err(_) => Err(TryReserveError::AllocError {
             layout: Layout::from_size_align(target, mem::align_of::<T>())
                 .map_err(|_| TryReserveError::CapacityOverflow)?,
@@ -223,9 +227,9 @@ pub(crate) fn slice_range<R: RangeBounds<usize>>(range: R, len: usize) -> (usize
 ///   removed (push, extend, reserve, truncate, drain, retain, shrink_to_fit
 ///   never move the other elements' storage; operations that shift elements,
 ///   such as `insert` and `remove`, move values within it, like std).
-/// - **Never copies to grow.** Growth commits pages in place: at least twice
-///   the committed bytes and at least 64 KiB at a time, so pushes rarely make
-///   a system call.
+/// - **Never copies to grow.** Growth commits pages in place: an eighth of
+///   the committed bytes at a time (64 KiB to 64 MiB), so pushes rarely make
+///   a system call, and no push faults in more than the page it writes.
 /// - **Returns memory.** [`shrink_to_fit`](Self::shrink_to_fit) decommits the
 ///   pages past the length (`MADV_DONTNEED`): RSS drops at once.
 /// - **Bounded.** The maximum capacity is fixed when the address space is
@@ -685,7 +689,8 @@ impl<T> ReservedVec<T> {
     }
 
     /// Makes sure `additional` more elements fit without a system call,
-    /// committing ahead (an eighth of what is committed, 64 KiB to 8 MiB).
+    /// committing ahead (an eighth of what is committed, 64 KiB to 64 MiB).
+    /// Commits make no page resident: RSS grows as the elements are written.
     ///
     /// # Panics
     /// On any error of [`try_reserve`](Self::try_reserve); the message names
@@ -710,10 +715,11 @@ impl<T> ReservedVec<T> {
     ///
     /// # Errors
     /// [`TryReserveError::CapacityOverflow`] when `len + additional`
-    /// overflows; [`TryReserveError::Exhausted`] when it exceeds
+    /// overflows `usize` or its size in bytes exceeds `isize::MAX` (as std);
+    /// [`TryReserveError::Exhausted`] when it is a valid size but exceeds
     /// [`max_capacity`](Self::max_capacity); [`TryReserveError::AllocError`]
-    /// when the OS refuses to reserve or commit. The vector is unchanged on
-    /// error.
+    /// when the OS refuses to reserve or commit (the OS may refuse a commit
+    /// beyond what it can back). The vector is unchanged on error.
     ///
     /// # Example
     /// ```
@@ -724,6 +730,7 @@ impl<T> ReservedVec<T> {
     /// assert!(v.try_reserve(99).is_ok());
     /// assert_eq!(v.try_reserve(100), Err(TryReserveError::Exhausted { max_capacity: 100 }));
     /// assert_eq!(v.try_reserve(usize::MAX), Err(TryReserveError::CapacityOverflow));
+    /// assert_eq!(v.try_reserve(isize::MAX as usize), Err(TryReserveError::CapacityOverflow));
     /// assert_eq!(v, [1]);
     /// ```
     #[inline]
@@ -786,6 +793,11 @@ impl<T> ReservedVec<T> {
             .checked_add(additional)
             .ok_or(TryReserveError::CapacityOverflow)?;
         if need > self.max {
+            // A size no vector can have is an overflow (as in std), whatever
+            // the maximum; `Exhausted` is for sizes only this one refuses.
+            if !Self::IS_ZST {
+                array_layout::<T>(need)?;
+            }
             return Err(TryReserveError::Exhausted {
                 max_capacity: self.max,
             });

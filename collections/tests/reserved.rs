@@ -689,7 +689,7 @@ fn try_reserve_boundaries() {
     let max = v.max_capacity();
     assert_eq!(max, DEFAULT_MAX_BYTES);
     assert_eq!(
-        v.try_reserve(isize::MAX as usize),
+        v.try_reserve(isize::MAX as usize - 1),
         Err(TryReserveError::Exhausted { max_capacity: max })
     );
     assert_eq!(
@@ -727,6 +727,89 @@ fn try_reserve_boundaries() {
         ReservedVec::<u8>::try_with_max_capacity(1 << 62),
         Err(TryReserveError::AllocError { .. })
     ));
+}
+
+/// Every fallible growth of `v` by `additional` returns `want`, and `v`
+/// keeps its elements, capacity and base.
+fn assert_growth_error(v: &mut ReservedVec<u64>, additional: usize, want: TryReserveError) {
+    let (len, cap, base) = (v.len(), v.capacity(), v.as_ptr());
+    assert_eq!(
+        v.try_reserve(additional),
+        Err(want),
+        "try_reserve({additional})"
+    );
+    assert_eq!(
+        v.try_reserve_exact(additional),
+        Err(want),
+        "try_reserve_exact({additional})"
+    );
+    assert_eq!((v.len(), v.capacity(), v.as_ptr()), (len, cap, base));
+    assert!(v.iter().copied().eq(0..len as u64));
+}
+
+#[test]
+fn overflow_is_capacity_overflow_and_exhausted_means_a_valid_size() {
+    // The rule: `len + additional` overflowing usize, or its size in bytes
+    // exceeding isize::MAX, is `CapacityOverflow` (as std says); a valid
+    // size beyond the maximum capacity is `Exhausted`.
+    let largest = isize::MAX as usize / 8; // the most u64 any vector holds
+    for reserved_now in [false, true] {
+        let mut v: ReservedVec<u64> = if reserved_now {
+            ReservedVec::with_max_capacity(1000)
+        } else {
+            ReservedVec::new() // nothing reserved until it grows
+        };
+        let max = v.max_capacity();
+        let exhausted = TryReserveError::Exhausted { max_capacity: max };
+        // Empty: std's `try_reserve(usize::MAX)` case.
+        assert_growth_error(&mut v, usize::MAX, TryReserveError::CapacityOverflow);
+        assert_growth_error(&mut v, largest + 1, TryReserveError::CapacityOverflow);
+        assert_growth_error(&mut v, largest, exhausted);
+        assert_growth_error(&mut v, max + 1, exhausted);
+        // With elements: the bound moves by the length.
+        v.extend(0..3);
+        assert_growth_error(&mut v, usize::MAX - 2, TryReserveError::CapacityOverflow);
+        assert_growth_error(&mut v, largest - 2, TryReserveError::CapacityOverflow);
+        assert_growth_error(&mut v, largest - 3, exhausted);
+        assert_growth_error(&mut v, max - 2, exhausted);
+        assert_eq!(v.try_reserve(100), Ok(()));
+        assert_eq!(v, [0, 1, 2]);
+    }
+
+    // Bytes: one element then isize::MAX more is one byte too many.
+    let mut b: ReservedVec<u8> = ReservedVec::new();
+    assert_eq!(
+        b.try_reserve(usize::MAX),
+        Err(TryReserveError::CapacityOverflow)
+    );
+    b.push(1);
+    let max = b.max_capacity();
+    for r in [
+        b.try_reserve(isize::MAX as usize),
+        b.try_reserve_exact(isize::MAX as usize),
+    ] {
+        assert_eq!(r, Err(TryReserveError::CapacityOverflow));
+    }
+    assert_eq!(
+        b.try_reserve(isize::MAX as usize - 1),
+        Err(TryReserveError::Exhausted { max_capacity: max })
+    );
+    assert_eq!(b, [1]);
+
+    // Zero-sized elements have no byte size to overflow: past a maximum
+    // below usize::MAX it is `Exhausted`, and only `len + additional`
+    // overflowing usize is an overflow.
+    let mut z: ReservedVec<()> = ReservedVec::with_max_capacity(3);
+    z.push(());
+    assert_eq!(
+        z.try_reserve(usize::MAX - 1),
+        Err(TryReserveError::Exhausted { max_capacity: 3 })
+    );
+    assert_eq!(
+        z.try_reserve(usize::MAX),
+        Err(TryReserveError::CapacityOverflow)
+    );
+    assert_eq!(z.len(), 1);
 }
 
 #[test]
@@ -1000,6 +1083,110 @@ fn rlimit_as_child() {
     let mut w: ReservedVec<u8> = ReservedVec::new();
     w.extend_from_slice(b"still works");
     assert_eq!(&w[..], b"still works");
+    println!("{CHILD_OK}");
+}
+
+/// Resident bytes that a `try_reserve` may add: one commit step at most
+/// (the policy commits without faulting in, so it adds about nothing; the
+/// slack covers the test harness's own allocations).
+const RESERVE_RSS_SLACK: usize = 16 << 20;
+
+#[test]
+fn reserve_adds_no_resident_memory_child() {
+    if !in_child("reserve_adds_no_resident_memory_child") {
+        return;
+    }
+    const BIG: usize = 256 << 20;
+    let mut v: ReservedVec<u8> = ReservedVec::with_max_capacity(1 << 30);
+    v.push(1);
+    let (_, rss_before) = statm();
+    v.try_reserve(BIG).unwrap();
+    let (_, rss_after) = statm();
+    println!("try_reserve: RSS {rss_before} -> {rss_after}");
+    assert!(v.capacity() - v.len() >= BIG);
+    assert!(
+        rss_after <= rss_before + RESERVE_RSS_SLACK,
+        "try_reserve({BIG}) raised RSS from {rss_before} to {rss_after}"
+    );
+
+    // The same from a vector grown by pushes to a few MiB (its commit
+    // steps are larger by then), and through `reserve`.
+    let mut w: ReservedVec<u64> = ReservedVec::new();
+    w.extend(0..(4 << 20) / 8);
+    let (_, rss_before) = statm();
+    w.reserve(BIG / 8);
+    let (_, rss_after) = statm();
+    println!("reserve: RSS {rss_before} -> {rss_after}");
+    assert!(
+        rss_after <= rss_before + RESERVE_RSS_SLACK,
+        "reserve({}) raised RSS from {rss_before} to {rss_after}",
+        BIG / 8
+    );
+    // The reserved memory is usable, and becomes resident as it is written.
+    let len = w.len();
+    w.extend(len as u64..(len + BIG / 8) as u64);
+    let (_, rss_written) = statm();
+    assert!(rss_written >= rss_after + BIG / 2, "RSS {rss_written}");
+    assert!(w.iter().copied().eq(0..w.len() as u64));
+    println!("{CHILD_OK}");
+}
+
+/// RAM + swap of this machine, in bytes (`/proc/meminfo`).
+fn ram_and_swap() -> usize {
+    let info = std::fs::read_to_string("/proc/meminfo").unwrap();
+    let kib = |key: &str| -> usize {
+        info.lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|rest| rest.split_whitespace().next())
+            .map_or(0, |n| n.parse().unwrap())
+    };
+    (kib("MemTotal:") + kib("SwapTotal:")) * 1024
+}
+
+/// Aborts the process if its resident set grows `limit` bytes past what it
+/// is now, so a test that must not touch memory cannot take the machine's.
+fn rss_watchdog(limit: usize) {
+    let start = statm().1;
+    std::thread::spawn(move || loop {
+        let rss = statm().1;
+        if rss > start + limit {
+            eprintln!("watchdog: RSS {rss} grew past {start} + {limit}");
+            std::process::abort();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    });
+}
+
+#[test]
+fn reserve_beyond_ram_touches_nothing_child() {
+    if !in_child("reserve_beyond_ram_touches_nothing_child") {
+        return;
+    }
+    rss_watchdog(1 << 30);
+    let huge = 2 * ram_and_swap();
+    let mut v: ReservedVec<u8> = ReservedVec::with_max_capacity(2 * huge);
+    v.extend_from_slice(&[7; 1000]);
+    let (cap, base) = (v.capacity(), v.as_ptr());
+    let (_, rss_before) = statm();
+    // Where the OS charges commits it refuses this one; otherwise the
+    // commit succeeds without making anything resident. Either way no
+    // page is touched and a refusal changes nothing.
+    let r = v.try_reserve(huge);
+    let (_, rss_after) = statm();
+    println!("try_reserve({huge}): {r:?}, RSS {rss_before} -> {rss_after}");
+    match r {
+        Ok(()) => assert!(v.capacity() - v.len() >= huge),
+        Err(TryReserveError::AllocError { .. }) => {
+            assert_eq!((v.capacity(), v.as_ptr()), (cap, base));
+        }
+        Err(e) => panic!("try_reserve({huge}): {e:?}"),
+    }
+    assert!(
+        rss_after <= rss_before + RESERVE_RSS_SLACK,
+        "try_reserve({huge}) raised RSS from {rss_before} to {rss_after}"
+    );
+    assert_eq!(v.len(), 1000);
+    assert!(v.iter().all(|&b| b == 7));
     println!("{CHILD_OK}");
 }
 

@@ -1,6 +1,7 @@
 //! Tests of `ReservedString`: differential against std `String`, stable
 //! pointers, the maximum capacity, panic safety of `retain`, traits, failure
-//! injection and serde.
+//! injection, resident memory after `try_reserve` (in child processes) and
+//! serde.
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashSet;
@@ -13,6 +14,9 @@ use mallocv2_collections::reserved::ReservedVec;
 use mallocv2_collections::reserved_string::ReservedString;
 use mallocv2_collections::TryReserveError;
 use quickcheck::{Arbitrary, Gen, QuickCheck};
+
+mod common;
+use common::{in_child, statm, CHILD_OK};
 
 /// Characters of 1 to 4 UTF-8 bytes.
 const CHARS: [char; 6] = ['a', 'b', 'é', '€', '𝄞', ' '];
@@ -268,6 +272,107 @@ fn maximum_capacity() {
         Err(TryReserveError::CapacityOverflow)
     );
     assert_eq!(s, "abcé");
+}
+
+#[test]
+fn overflow_is_capacity_overflow_and_exhausted_means_a_valid_size() {
+    for reserved_now in [false, true] {
+        let mut s = if reserved_now {
+            ReservedString::with_max_capacity(100)
+        } else {
+            ReservedString::new()
+        };
+        let exhausted = TryReserveError::Exhausted {
+            max_capacity: s.max_capacity(),
+        };
+        let top = isize::MAX as usize;
+        assert_eq!(
+            s.try_reserve(usize::MAX),
+            Err(TryReserveError::CapacityOverflow)
+        );
+        assert_eq!(
+            s.try_reserve(top + 1),
+            Err(TryReserveError::CapacityOverflow)
+        );
+        assert_eq!(s.try_reserve(top), Err(exhausted));
+        s.push_str("ab");
+        for r in [s.try_reserve(top - 1), s.try_reserve_exact(top - 1)] {
+            assert_eq!(r, Err(TryReserveError::CapacityOverflow));
+        }
+        for r in [s.try_reserve(top - 2), s.try_reserve_exact(top - 2)] {
+            assert_eq!(r, Err(exhausted));
+        }
+        assert_eq!(s, "ab");
+    }
+}
+
+/// Resident bytes a `try_reserve` may add: one commit step at most (none
+/// is faulted in), plus slack for the harness's own allocations.
+const RESERVE_RSS_SLACK: usize = 16 << 20;
+
+#[test]
+fn reserve_adds_no_resident_memory_child() {
+    if !in_child("reserve_adds_no_resident_memory_child") {
+        return;
+    }
+    const BIG: usize = 256 << 20;
+    let mut s = ReservedString::with_max_capacity(1 << 30);
+    s.push('x');
+    let (_, before) = statm();
+    s.try_reserve(BIG).unwrap();
+    let (_, after) = statm();
+    println!("try_reserve: RSS {before} -> {after}");
+    assert!(s.capacity() - s.len() >= BIG);
+    assert!(
+        after <= before + RESERVE_RSS_SLACK,
+        "try_reserve({BIG}) raised RSS from {before} to {after}"
+    );
+    println!("{CHILD_OK}");
+}
+
+#[test]
+fn reserve_beyond_ram_touches_nothing_child() {
+    if !in_child("reserve_beyond_ram_touches_nothing_child") {
+        return;
+    }
+    // Abort rather than take the machine's memory if pages get touched.
+    let start = statm().1;
+    std::thread::spawn(move || loop {
+        if statm().1 > start + (1 << 30) {
+            eprintln!("watchdog: RSS grew past {start} + 1 GiB");
+            std::process::abort();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    });
+    let info = std::fs::read_to_string("/proc/meminfo").unwrap();
+    let kib = |key: &str| -> usize {
+        info.lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|rest| rest.split_whitespace().next())
+            .map_or(0, |n| n.parse().unwrap())
+    };
+    let huge = 2 * (kib("MemTotal:") + kib("SwapTotal:")) * 1024;
+    let mut s = ReservedString::with_max_capacity(2 * huge);
+    s.push_str("kept");
+    let (cap, base) = (s.capacity(), s.as_ptr());
+    let (_, before) = statm();
+    // Refused where the OS charges commits, else committed untouched.
+    let r = s.try_reserve(huge);
+    let (_, after) = statm();
+    println!("try_reserve({huge}): {r:?}, RSS {before} -> {after}");
+    match r {
+        Ok(()) => assert!(s.capacity() - s.len() >= huge),
+        Err(TryReserveError::AllocError { .. }) => {
+            assert_eq!((s.capacity(), s.as_ptr()), (cap, base));
+        }
+        Err(e) => panic!("try_reserve({huge}): {e:?}"),
+    }
+    assert!(
+        after <= before + RESERVE_RSS_SLACK,
+        "RSS {before} -> {after}"
+    );
+    assert_eq!(s, "kept");
+    println!("{CHILD_OK}");
 }
 
 #[test]

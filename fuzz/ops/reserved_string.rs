@@ -6,7 +6,8 @@
 //!
 //! Growth past the maximum: a `try_*` call must return exactly the error
 //! std-like accounting predicts (`Exhausted { max_capacity }`, or
-//! `CapacityOverflow` for sizes that overflow) and leave the string
+//! `CapacityOverflow` for sizes that overflow `usize` or `isize::MAX`
+//! bytes) and leave the string
 //! unchanged, capacity included; the panicking forms must panic and leave it
 //! unchanged; `fmt::Write` must fail with nothing appended for that piece;
 //! `Extend` appends the items that fit, in order, then panics. Calls std
@@ -31,8 +32,9 @@ use mallocv2_collections::reserved::ReservedVec;
 use mallocv2_collections::reserved_string::ReservedString;
 use mallocv2_collections::TryReserveError;
 
-use super::common::{bounds, ch, check_bounds, check_text, expected, take_ends};
+use super::common::{bounds, ch, check_bounds, check_text, take_ends};
 use super::input::{arm_fault, must_panic, panicky, range, Input};
+use super::reserved_vec::expected_for;
 
 /// A text whose length is often close to `room` (the bytes left below the
 /// maximum): just fitting, or one character too long.
@@ -143,7 +145,7 @@ pub fn run(data: &[u8]) {
             0 | 1 => {
                 what = "push";
                 let c = ch(&mut inp);
-                let want = expected(len, c.len_utf8(), max);
+                let want = expected_for::<u8>(len, c.len_utf8(), max);
                 match inp.u8() % 3 {
                     0 => assert_eq!(s.try_push(c), want, "try_push({c:?})"),
                     1 => assert_eq!(s.write_char(c).is_ok(), want.is_ok(), "write_char"),
@@ -159,7 +161,7 @@ pub fn run(data: &[u8]) {
             2 | 3 => {
                 what = "push_str";
                 let t = text(&mut inp, room);
-                let want = expected(len, t.len(), max);
+                let want = expected_for::<u8>(len, t.len(), max);
                 match inp.u8() % 4 {
                     0 => assert_eq!(s.try_push_str(&t), want, "try_push_str"),
                     1 => assert_eq!(s.write_str(&t).is_ok(), want.is_ok(), "write_str"),
@@ -207,7 +209,7 @@ pub fn run(data: &[u8]) {
                 } else {
                     text(&mut inp, room)
                 };
-                let want = expected(len, t.len(), max);
+                let want = expected_for::<u8>(len, t.len(), max);
                 let kind = inp.u8() % 3;
                 let go = |s: &mut ReservedString| match kind {
                     0 => s.try_insert_str(i, &t),
@@ -321,7 +323,7 @@ pub fn run(data: &[u8]) {
             13 => {
                 what = "reserve";
                 let n = count(&mut inp, room.min(1 << 20), max.min(1 << 20));
-                let want = expected(len, n, max);
+                let want = expected_for::<u8>(len, n, max);
                 match inp.u8() % 4 {
                     0 => assert_eq!(s.try_reserve(n), want, "try_reserve({n})"),
                     1 => assert_eq!(s.try_reserve_exact(n), want, "try_reserve_exact({n})"),
@@ -492,7 +494,7 @@ pub fn run(data: &[u8]) {
                     _ => s.try_insert_str(i, &t),
                 };
                 mallocv2::fault::clear();
-                let want = expected(len, if kind >= 2 { t.len() } else { n }, max);
+                let want = expected_for::<u8>(len, if kind >= 2 { t.len() } else { n }, max);
                 match r {
                     Ok(()) => {
                         assert_eq!(want, Ok(()), "{what}: succeeded past the maximum");

@@ -4,7 +4,9 @@
 //! every operation: contents equal the model, `len <= capacity <=
 //! max_capacity`, the maximum never changes, `as_ptr()` never changes, and
 //! (for `Tracked`) exactly `len` elements are alive. Growth past the
-//! maximum must fail with `Exhausted` (`try_*`, vector unchanged) or panic
+//! maximum must fail with `Exhausted` (or `CapacityOverflow` for a size
+//! that overflows `usize` or `isize::MAX` bytes; `try_*`, vector
+//! unchanged) or panic
 //! (the other forms; vector unchanged, except `Extend`, which pushes until
 //! full).
 
@@ -35,6 +37,20 @@ pub fn run(data: &[u8]) {
             program::<u8>(&mut inp, max);
         }
     });
+}
+
+/// What a fallible growth by `n` must return for a `ReservedVec<T>` of
+/// `len` elements and maximum `max`: as [`expected`], and also
+/// `CapacityOverflow` when `len + n` elements exceed `isize::MAX` bytes (no
+/// vector has that size, whatever its maximum).
+pub fn expected_for<T>(len: usize, n: usize, max: usize) -> Result<(), TryReserveError> {
+    let size = std::mem::size_of::<T>();
+    match len.checked_add(n) {
+        Some(need) if size > 0 && need > isize::MAX as usize / size => {
+            Err(TryReserveError::CapacityOverflow)
+        }
+        _ => expected(len, n, max),
+    }
 }
 
 /// A count of new elements: small, around the room left, or anything up to
@@ -105,7 +121,7 @@ fn program<T: Elem>(inp: &mut Input, max: usize) {
             2 => {
                 what = "try_push";
                 let r = v.try_push(T::make(x));
-                assert_eq!(r, expected(len, 1, max), "{what}");
+                assert_eq!(r, expected_for::<T>(len, 1, max), "{what}");
                 if r.is_ok() {
                     model.push(x);
                 }
@@ -132,7 +148,7 @@ fn program<T: Elem>(inp: &mut Input, max: usize) {
                     });
                 } else if fallible {
                     let r = v.try_insert(i, T::make(x));
-                    assert_eq!(r, expected(len, 1, max), "try_insert");
+                    assert_eq!(r, expected_for::<T>(len, 1, max), "try_insert");
                     if r.is_ok() {
                         model.insert(i, x);
                     }
@@ -164,7 +180,7 @@ fn program<T: Elem>(inp: &mut Input, max: usize) {
                     _ => count(inp, room, max),
                 };
                 let cap = v.capacity();
-                let want = expected(len, n, max);
+                let want = expected_for::<T>(len, n, max);
                 match inp.u8() % 4 {
                     0 => assert_eq!(v.try_reserve(n), want, "try_reserve({n})"),
                     1 => assert_eq!(v.try_reserve_exact(n), want, "try_reserve_exact({n})"),
@@ -225,7 +241,7 @@ fn program<T: Elem>(inp: &mut Input, max: usize) {
                 let n = count(inp, room, max);
                 let new = items::<T>(xr, n);
                 let s: Vec<T> = new.iter().map(|&m| T::make(m)).collect();
-                let want = expected(len, n, max);
+                let want = expected_for::<T>(len, n, max);
                 if inp.bool() {
                     assert_eq!(v.try_extend_from_slice(&s), want, "try_extend_from_slice");
                 } else if want.is_err() {
@@ -373,7 +389,7 @@ fn program<T: Elem>(inp: &mut Input, max: usize) {
                 };
                 mallocv2::fault::clear();
                 drop(s);
-                let want = expected(len, if kind == 2 { 1 } else { n }, max);
+                let want = expected_for::<T>(len, if kind == 2 { 1 } else { n }, max);
                 match r {
                     Ok(()) => {
                         assert_eq!(want, Ok(()), "{what}: succeeded past the maximum");

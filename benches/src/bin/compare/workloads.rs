@@ -139,6 +139,7 @@ pub fn all(scale: Scale) -> Vec<Workload> {
             ]
             .into_iter()
             .chain(peer_impls("std Vec<u64>"))
+            .chain(virtual_buffer_impls())
             .collect(),
             run: big_grow,
             targets: vec![
@@ -446,7 +447,46 @@ fn big_grow(imp: &str, scale: Scale, tl: bool) -> Run {
             || ReservedVec::with_max_capacity(n),
             |v, r| push_n(v, n, make, r, tl),
         ),
+        #[cfg(feature = "peers")]
+        VIRTUAL_BUFFER => timed(
+            false,
+            || virtual_buffer::vec::Vec::new(n),
+            |v, r| push_n(v, n, make, r, tl),
+        ),
         _ => timed(true, MVec::new, |v, r| push_n(v, n, make, r, tl)),
+    }
+}
+
+/// virtual-buffer's vector: also one reservation that never relocates
+/// (commits by doubling, lets the writes fault the pages in).
+const VIRTUAL_BUFFER: &str = "virtual-buffer Vec<u64>";
+
+/// The never-relocating peer of `big-grow` (with `--features peers`).
+fn virtual_buffer_impls() -> Vec<Impl> {
+    if cfg!(feature = "peers") {
+        vec![imp(VIRTUAL_BUFFER, "system", Role::Peer)]
+    } else {
+        Vec::new()
+    }
+}
+
+#[cfg(feature = "peers")]
+impl<T> Grow<T> for virtual_buffer::vec::Vec<T> {
+    #[inline]
+    fn push(&mut self, v: T) {
+        self.push_mut(v);
+    }
+    #[inline]
+    fn len(&self) -> usize {
+        virtual_buffer::vec::Vec::len(self)
+    }
+    #[inline]
+    fn capacity(&self) -> usize {
+        virtual_buffer::vec::Vec::capacity(self)
+    }
+    #[inline]
+    fn ptr(&self) -> *const T {
+        self.as_ptr()
     }
 }
 
