@@ -38,6 +38,10 @@ struct Header {
     /// Freshly committed pages read as zero; pages committed earlier may hold
     /// old data, which is why zeroed requests clear only `[.., committed)`.
     committed: usize,
+    /// Non-zero once the span's committed pages have served a request from
+    /// the cache of freed spans (fresh header pages read as zero; `set`
+    /// leaves this field alone).
+    reused: usize,
 }
 
 /// A span's state as read from its header.
@@ -77,14 +81,14 @@ unsafe fn set(ptr: NonNull<u8>, reserved: usize, committed: usize) {
         committed <= reserved && committed % os::page_size() == 0,
         "span {ptr:p}: committed {committed} reserved {reserved}"
     );
-    // SAFETY: as in `get`.
+    let h = header(ptr);
+    // SAFETY: as in `get`; the fields are written one by one so that
+    // `reused` keeps its value.
     unsafe {
-        header(ptr).write(Header {
-            magic: MAGIC,
-            reserved,
-            committed,
-        })
-    };
+        (*h).magic = MAGIC;
+        (*h).reserved = reserved;
+        (*h).committed = committed;
+    }
 }
 
 /// The reservation size for a block of `size` bytes (a page multiple) given
@@ -157,10 +161,6 @@ pub(crate) fn allocate(
     if let Some(span) = cache_take(commit, align, reserve) {
         return finish_cached(span, commit, zeroed);
     }
-    // A miss means the cached spans do not fit what the program asks for
-    // now (typically: it is growing). Give their memory back before taking
-    // more, so the cache never adds to the peak of a growing program.
-    trim();
     let reserved = reserve_for(commit, reserve);
     let (ptr, reserved) = match reserve_span(reserved, align, commit) {
         Ok(p) => (p, reserved),
@@ -179,6 +179,7 @@ pub(crate) fn allocate(
 
 fn finish_cached(span: Span, commit: usize, zeroed: bool) -> Result<Span, Error> {
     stats::add(Ev::CacheHit, 1);
+    debug_assert!(span.committed <= keep_for(commit));
     // Every committed byte of a recycled span may hold old data.
     let dirty = span.committed;
     let mut committed = span.committed;
@@ -391,6 +392,28 @@ pub(crate) unsafe fn free(ptr: NonNull<u8>) {
 }
 
 // --- cache of freed spans ---------------------------------------------------
+//
+// Freed spans are kept for reuse, so that a program that frees and allocates
+// large blocks again and again (a buffer rebuilt each round, two sizes in
+// turn) gets pages it has already faulted in instead of mapping and faulting
+// fresh ones. The policy:
+//
+// - A request takes the cached span that fits it best (reservation large
+//   enough, alignment right, at most `keep_for(request)` committed): one
+//   whose committed pages cover the request with the least excess; else the
+//   one with most pages committed (fewest fresh faults). Spans with far more
+//   committed are left for requests of their size, so two sizes in turn
+//   each keep their own span.
+// - Neither a miss nor a partly backed hit empties the cache; both commit
+//   fresh pages, so first they purge (decommit, keeping the reservation for
+//   a later request) the cached spans smaller than the request whose pages
+//   never served a request again (a growing program frees each buffer once:
+//   its old blocks must not add to its peak), and those idle for
+//   `PURGE_AFTER` span allocations (checked at every span allocation).
+// - Bounds: at most `CACHE_SLOTS` spans, at most `CACHE_MAX_BYTES` committed
+//   bytes in all (the oldest committed spans are decommitted to make room),
+//   no span with more than `CACHE_MAX_SPAN` committed. A full cache evicts
+//   (unmaps) its oldest entry, decommitted ones first.
 
 /// Spans kept for reuse at most.
 const CACHE_SLOTS: usize = 16;
@@ -398,11 +421,34 @@ const CACHE_SLOTS: usize = 16;
 pub const CACHE_MAX_BYTES: usize = 64 << 20;
 /// Spans with more committed bytes than this are unmapped, not cached.
 const CACHE_MAX_SPAN: usize = 32 << 20;
+/// A cached span that no request took during this many span allocations is
+/// decommitted at the next miss.
+const PURGE_AFTER: u64 = 64;
+
+/// The committed bytes a recycled span keeps for a request of `commit`
+/// bytes: up to 16 times the request (or 4 MiB), so a buffer that is freed
+/// and grown again (a string rebuilt each round) finds its pages without a
+/// fault, and its usable size tells it the room it has.
+fn keep_for(commit: usize) -> usize {
+    commit.saturating_mul(16).max(4 << 20)
+}
+
+#[derive(Clone, Copy)]
+struct Entry {
+    span: Span,
+    /// The cache clock when the span was freed into the cache.
+    stamp: u64,
+    /// The span's committed pages have served a request from the cache
+    /// before (not only its reservation).
+    reused: bool,
+}
 
 struct Cache {
-    spans: [Option<Span>; CACHE_SLOTS],
+    entries: [Option<Entry>; CACHE_SLOTS],
     /// Sum of the cached spans' committed bytes, `<= CACHE_MAX_BYTES`.
     bytes: usize,
+    /// Span allocations so far (hits and misses).
+    clock: u64,
 }
 
 // SAFETY: the cached spans are owned by the cache; their pointers are plain
@@ -410,92 +456,180 @@ struct Cache {
 unsafe impl Send for Cache {}
 
 static CACHE: Mutex<Cache> = Mutex::new(Cache {
-    spans: [None; CACHE_SLOTS],
+    entries: [None; CACHE_SLOTS],
     bytes: 0,
+    clock: 0,
 });
 
 fn lock() -> std::sync::MutexGuard<'static, Cache> {
     CACHE.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Takes a cached span able to hold `commit` bytes at `align` without a new
-/// reservation. Prefers the one with the most committed bytes up to
-/// `commit` (fewest fresh page faults), breaking ties by least waste.
+impl Cache {
+    fn check(&self) {
+        debug_assert_eq!(
+            self.bytes,
+            self.entries
+                .iter()
+                .flatten()
+                .map(|e| e.span.committed)
+                .sum::<usize>(),
+            "span cache byte count"
+        );
+        debug_assert!(self.bytes <= CACHE_MAX_BYTES, "span cache over its bound");
+    }
+
+    /// Decommits the data pages of the cached span in slot `i` (its header
+    /// page and reservation stay); unmaps it if the decommit is refused.
+    fn decommit(&mut self, i: usize) {
+        let Some(e) = self.entries[i].as_mut() else {
+            return;
+        };
+        let s = e.span;
+        if s.committed == 0 {
+            return;
+        }
+        self.bytes -= s.committed;
+        // SAFETY: the span is cached, so ours alone; its data pages are
+        // committed and nothing refers to their contents.
+        if unsafe { os::decommit(s.ptr, s.committed) }.is_ok() {
+            stats::decommitted(s.committed);
+            // SAFETY: the header page of a cached span is committed.
+            unsafe { set(s.ptr, s.reserved, 0) };
+            e.span.committed = 0;
+        } else {
+            self.entries[i] = None;
+            // SAFETY: the span was cached, so ours alone; it left the cache.
+            unsafe { release(s) };
+        }
+    }
+
+    /// At each span allocation (of `commit` bytes): decommits the spans idle
+    /// for `PURGE_AFTER` allocations and, when the allocation `grows` the
+    /// footprint (commits fresh pages), the spans with fewer committed bytes
+    /// that were never reused (the old blocks of a growing program).
+    fn purge(&mut self, commit: usize, grows: bool) {
+        for i in 0..CACHE_SLOTS {
+            let Some(e) = self.entries[i] else { continue };
+            let outgrown = grows && !e.reused && e.span.committed < commit;
+            if e.span.committed > 0 && (outgrown || self.clock - e.stamp > PURGE_AFTER) {
+                self.decommit(i);
+            }
+        }
+    }
+}
+
+/// Takes the cached span that best holds `commit` bytes at `align` without a
+/// new reservation (see the policy above); at a miss, purges the cache.
 fn cache_take(commit: usize, align: usize, reserve: usize) -> Option<Span> {
     let mut c = lock();
-    if c.spans.iter().all(Option::is_none) {
-        return None;
-    }
-    let mut best: Option<(usize, (usize, usize))> = None;
-    for (i, s) in c.spans.iter().enumerate() {
-        let Some(s) = s else { continue };
+    c.clock += 1;
+    let keep = keep_for(commit);
+    // Larger keys are better: (tier, fit, stamp).
+    let mut best: Option<(usize, (bool, usize, u64))> = None;
+    for (i, e) in c.entries.iter().enumerate() {
+        let Some(e) = e else { continue };
+        let s = e.span;
         if s.reserved < commit.max(reserve) || s.ptr.as_ptr() as usize % align != 0 {
             continue;
         }
-        // Skip spans far too big for the request (they would pin memory);
-        // up to 16x (or 4 MiB) is fine: a buffer that is freed and grown
-        // again (a string rebuilt each round) gets its pages back without a
-        // fault, and its usable size tells it the room it has.
-        if s.committed > commit.saturating_mul(16).max(4 << 20) {
+        let key = if s.committed > keep {
+            // Far more committed than asked for: left for a request of its
+            // size (taking it and decommitting the excess would fault the
+            // excess in again when that size comes back).
             continue;
-        }
-        let key = (
-            s.committed.min(commit),
-            usize::MAX - s.committed.abs_diff(commit),
-        );
+        } else if s.committed >= commit {
+            // Backed: the least excess first.
+            (true, usize::MAX - (s.committed - commit), e.stamp)
+        } else {
+            // Partly backed (or decommitted): the most pages first.
+            (false, s.committed, e.stamp)
+        };
         if best.is_none_or(|(_, k)| key > k) {
             best = Some((i, key));
         }
     }
-    let (i, _) = best?;
-    let s = c.spans[i].take()?;
-    c.bytes -= s.committed;
-    Some(s)
+    let taken = best.and_then(|(i, (backed, _, _))| {
+        let e = c.entries[i].take()?;
+        c.bytes -= e.span.committed;
+        if backed {
+            // Its pages served a request again: a size that comes back.
+            // SAFETY: the span is ours now; its header page is committed.
+            unsafe { (*header(e.span.ptr)).reused = 1 };
+        }
+        Some((e.span, backed))
+    });
+    // When fresh pages are about to be committed (a miss, or a hit that
+    // commits more), the program's footprint grows: the smaller spans it
+    // never reused give their pages back first. Idle spans always do.
+    let grows = !taken.is_some_and(|(_, backed)| backed);
+    c.purge(commit, grows);
+    c.check();
+    taken.map(|(s, _)| s)
 }
 
 /// Puts a freed span into the cache; returns a span to unmap: the freed one
-/// when it does not qualify, or the one it displaced.
+/// when it does not qualify, or the entry it evicted.
 fn cache_put(s: Span) -> Option<Span> {
     if s.committed > CACHE_MAX_SPAN {
         return Some(s);
     }
+    // SAFETY: a live span's header page is committed.
+    let reused = unsafe { (*header(s.ptr)).reused != 0 };
     let mut c = lock();
-    if let Some(i) = c.spans.iter().position(Option::is_none) {
-        if c.bytes + s.committed <= CACHE_MAX_BYTES {
-            c.spans[i] = Some(s);
-            c.bytes += s.committed;
-            return None;
+    // Make room in bytes: decommit the oldest committed entries.
+    while c.bytes + s.committed > CACHE_MAX_BYTES {
+        let oldest = c
+            .entries
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| e.filter(|e| e.span.committed > 0).map(|e| (i, e.stamp)))
+            .min_by_key(|&(_, stamp)| stamp);
+        let Some((i, _)) = oldest else { break };
+        c.decommit(i);
+    }
+    // A slot: a free one, else evict the oldest entry (decommitted first).
+    let slot = c.entries.iter().position(Option::is_none);
+    let (slot, evicted) = match slot {
+        Some(i) => (i, None),
+        None => {
+            let (i, _) = c
+                .entries
+                .iter()
+                .enumerate()
+                .filter_map(|(i, e)| e.map(|e| (i, (e.span.committed > 0, e.stamp))))
+                .min_by_key(|&(_, k)| k)
+                .expect("a full cache has entries");
+            let v = c.entries[i].take().map(|e| e.span);
+            if let Some(v) = v {
+                c.bytes -= v.committed;
+            }
+            (i, v)
         }
-    }
-    // Displace the span holding the most memory, if that makes room.
-    let victim = c
-        .spans
-        .iter()
-        .enumerate()
-        .filter_map(|(i, x)| x.map(|x| (i, x.committed)))
-        .max_by_key(|&(_, committed)| committed);
-    let Some((v, vc)) = victim else {
-        return Some(s);
     };
-    if c.bytes - vc + s.committed > CACHE_MAX_BYTES {
-        return Some(s);
-    }
-    c.bytes = c.bytes - vc + s.committed;
-    c.spans[v].replace(s)
+    let stamp = c.clock;
+    c.entries[slot] = Some(Entry {
+        span: s,
+        stamp,
+        reused,
+    });
+    c.bytes += s.committed;
+    c.check();
+    evicted
 }
 
 /// Unmaps every cached span (returns their memory to the OS).
 pub(crate) fn trim() {
-    let spans: [Option<Span>; CACHE_SLOTS] = {
+    let entries: [Option<Entry>; CACHE_SLOTS] = {
         let mut c = lock();
-        if c.spans.iter().all(Option::is_none) {
+        if c.entries.iter().all(Option::is_none) {
             return;
         }
         c.bytes = 0;
-        core::mem::replace(&mut c.spans, [None; CACHE_SLOTS])
+        core::mem::replace(&mut c.entries, [None; CACHE_SLOTS])
     };
-    for s in spans.into_iter().flatten() {
+    for e in entries.into_iter().flatten() {
         // SAFETY: cached spans are ours alone.
-        unsafe { release(s) };
+        unsafe { release(e.span) };
     }
 }
