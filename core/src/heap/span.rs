@@ -2,14 +2,21 @@
 //! tail, plus a bounded cache of freed spans.
 //!
 //! ```text
-//!  base = ptr - page   ptr (aligned)              ptr + committed      ptr + reserved
-//!   | header page |---- committed data (RW) -----|---- tail (PROT_NONE) ----|
+//!  base = data - page   data   ptr = data + color   data + committed   data + reserved
+//!   | header page |-----|---- committed data (RW) ----|---- tail (PROT_NONE) ----|
 //! ```
 //!
 //! The header page holds a [`Header`], so the span is recovered from the
 //! block's address alone, without allocating (the `Heap` may be the global
 //! allocator). The header page and the committed data form one mapping, so
 //! `mremap` can move them together.
+//!
+//! The block starts `color` bytes into its first page (a multiple of 64 and
+//! of the alignment, below the page size; 0 for page alignment and above):
+//! successive spans get different colors, so buffers written in lockstep
+//! (many vectors grown together) do not all map to the same cache sets, as
+//! page-aligned blocks would. The color is `ptr % page`, so it needs no
+//! storage; the header counts bytes from `data`, the page-aligned start.
 
 use core::ptr::{self, NonNull};
 use std::sync::Mutex;
@@ -28,13 +35,13 @@ pub const DEFAULT_RESERVE_MULTIPLE: usize = 8;
 /// 1 GiB block reserves at most 5 GiB by default).
 pub const MAX_DEFAULT_TAIL: usize = 4 << 30;
 
-/// Kept in the page before the block.
+/// Kept in the page before the block's first page.
 #[repr(C)]
 struct Header {
     magic: usize,
-    /// Bytes of address space from the block's start to the reservation's end.
+    /// Bytes of address space from `data` to the reservation's end.
     reserved: usize,
-    /// Bytes committed from the block's start (a page multiple, `<= reserved`).
+    /// Bytes committed from `data` (a page multiple, `<= reserved`).
     /// Freshly committed pages read as zero; pages committed earlier may hold
     /// old data, which is why zeroed requests clear only `[.., committed)`.
     committed: usize,
@@ -44,7 +51,10 @@ struct Header {
     reused: usize,
 }
 
-/// A span's state as read from its header.
+/// A span's state. For a block (from [`get`] and the functions handing out
+/// blocks), `ptr` is the block and the sizes count from it: `committed` is
+/// the usable size. Inside this file a span without a block (a fresh or
+/// cached one) has `ptr` = `data` and the header's sizes.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Span {
     pub ptr: NonNull<u8>,
@@ -52,33 +62,86 @@ pub(crate) struct Span {
     pub committed: usize,
 }
 
+/// The block's offset in its first page.
+#[inline]
+fn color_of(ptr: NonNull<u8>) -> usize {
+    ptr.as_ptr() as usize & (os::page_size() - 1)
+}
+
+/// The page-aligned start of the span's data.
+#[inline]
+fn data_of(ptr: NonNull<u8>) -> NonNull<u8> {
+    // SAFETY: `ptr - color` is the start of the page holding `ptr`, inside
+    // the same mapping, not null (the header page is before it).
+    unsafe { NonNull::new_unchecked(ptr.as_ptr().wrapping_sub(color_of(ptr))) }
+}
+
 #[inline]
 fn header(ptr: NonNull<u8>) -> *mut Header {
     // The header page is committed for the span's whole life.
-    ptr.as_ptr().wrapping_sub(os::page_size()).cast()
+    data_of(ptr).as_ptr().wrapping_sub(os::page_size()).cast()
 }
 
-/// Reads the span of a live block.
+/// The span of a live block with `ptr` = `data` and the header's sizes.
 ///
 /// # Safety
-/// `ptr` is a live span block.
+/// `ptr` is a live span block (or a span's `data`).
 #[inline]
-pub(crate) unsafe fn get(ptr: NonNull<u8>) -> Span {
+unsafe fn raw(ptr: NonNull<u8>) -> Span {
     // SAFETY: the header page of a live span is committed and ours.
     let h = unsafe { &*header(ptr) };
     debug_assert_eq!(h.magic, MAGIC, "no span header before {ptr:p}");
     Span {
-        ptr,
+        ptr: data_of(ptr),
         reserved: h.reserved,
         committed: h.committed,
     }
 }
 
+/// The block `color` bytes into span `s` (a `data` span), sizes from it.
+#[inline]
+fn block(s: Span, color: usize) -> Span {
+    debug_assert!(color < s.committed.max(1) && s.ptr == data_of(s.ptr));
+    Span {
+        // SAFETY: `color` is below the committed size, inside the span.
+        ptr: unsafe { s.ptr.add(color) },
+        reserved: s.reserved - color,
+        committed: s.committed - color,
+    }
+}
+
+/// Reads the span of a live block (sizes from the block's start).
+///
 /// # Safety
 /// `ptr` is a live span block.
+#[inline]
+pub(crate) unsafe fn get(ptr: NonNull<u8>) -> Span {
+    // SAFETY: forwarded from the caller.
+    block(unsafe { raw(ptr) }, color_of(ptr))
+}
+
+/// Picks the color of a new block aligned to `align`: successive calls
+/// step through the page's 64-byte lines (or `align` units) in an order
+/// that spreads neighbours apart.
+fn pick_color(align: usize) -> usize {
+    use core::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let page = os::page_size();
+    let unit = align.max(64);
+    if unit >= page {
+        return 0;
+    }
+    let units = page / unit;
+    // An odd stride visits every unit before repeating (units is a power
+    // of two).
+    (NEXT.fetch_add(1, Relaxed).wrapping_mul(23) % units) * unit
+}
+
+/// # Safety
+/// `ptr` is a live span's `data`.
 unsafe fn set(ptr: NonNull<u8>, reserved: usize, committed: usize) {
     debug_assert!(
-        committed <= reserved && committed % os::page_size() == 0,
+        committed <= reserved && committed % os::page_size() == 0 && color_of(ptr) == 0,
         "span {ptr:p}: committed {committed} reserved {reserved}"
     );
     let h = header(ptr);
@@ -149,7 +212,7 @@ fn reserve_span(reserved: usize, align: usize, commit: usize) -> Result<NonNull<
 
 /// Allocates a span for at least `size` bytes aligned to `align`, with
 /// `reserve` bytes of address space (0 = the default multiple). Returns the
-/// block and its span.
+/// block and its span (sizes from the block's start).
 pub(crate) fn allocate(
     size: usize,
     align: usize,
@@ -157,9 +220,20 @@ pub(crate) fn allocate(
     zeroed: bool,
 ) -> Result<Span, Error> {
     let page = os::page_size();
-    let commit = round_up(size, page).ok_or(Error::CapacityOverflow)?;
+    let color = pick_color(align);
+    let commit = size
+        .checked_add(color)
+        .and_then(|n| round_up(n, page))
+        .ok_or(Error::CapacityOverflow)?;
+    let reserve = if reserve == 0 {
+        0
+    } else {
+        reserve.saturating_add(color)
+    };
+    // The block is aligned when `data` is: `color` is a multiple of
+    // `align` below the page size, or 0.
     if let Some(span) = cache_take(commit, align, reserve) {
-        return finish_cached(span, commit, zeroed);
+        return finish_cached(span, commit, zeroed).map(|s| block(s, color));
     }
     let reserved = reserve_for(commit, reserve);
     let (ptr, reserved) = match reserve_span(reserved, align, commit) {
@@ -168,13 +242,14 @@ pub(crate) fn allocate(
         Err(_) if reserved > commit => (reserve_span(commit, align, commit)?, commit),
         Err(e) => return Err(e),
     };
-    // SAFETY: `ptr` is a fresh span block with a committed header page.
+    // SAFETY: `ptr` is a fresh span's data with a committed header page.
     unsafe { set(ptr, reserved, commit) };
-    Ok(Span {
+    let s = Span {
         ptr,
         reserved,
         committed: commit,
-    })
+    };
+    Ok(block(s, color))
 }
 
 fn finish_cached(span: Span, commit: usize, zeroed: bool) -> Result<Span, Error> {
@@ -220,14 +295,19 @@ pub(crate) unsafe fn grow_in_place(
     zero_from: Option<usize>,
 ) -> Result<usize, Error> {
     let page = os::page_size();
+    let color = color_of(ptr);
+    let data = data_of(ptr);
     // SAFETY: live span (caller).
-    let s = unsafe { get(ptr) };
-    let need = round_up(new_size, page).ok_or(Error::CapacityOverflow)?;
+    let s = unsafe { raw(ptr) };
+    let need = new_size
+        .checked_add(color)
+        .and_then(|n| round_up(n, page))
+        .ok_or(Error::CapacityOverflow)?;
     let mut reserved = s.reserved;
     if need > reserved {
         // Try to enlarge the reservation where it is: double it, or just
         // enough.
-        let base = ptr.as_ptr().wrapping_sub(page);
+        let base = data.as_ptr().wrapping_sub(page);
         let base = NonNull::new(base).ok_or(Error::NoSpace)?;
         let doubled = need.max(reserved.saturating_mul(2));
         // SAFETY: the span's mapping is [base, ptr + reserved), ours.
@@ -245,26 +325,27 @@ pub(crate) unsafe fn grow_in_place(
         reserved = r;
         // SAFETY: live span; the header records the larger reservation even
         // if the commit below fails, which is true and harmless.
-        unsafe { set(ptr, reserved, s.committed) };
+        unsafe { set(data, reserved, s.committed) };
     }
     let mut committed = s.committed;
     if need > committed {
         // SAFETY: [committed, need) lies in the span's reservation.
-        unsafe { os::commit(ptr.add(committed), need - committed)? };
+        unsafe { os::commit(data.add(committed), need - committed)? };
         stats::committed(need - committed);
         committed = need;
     }
     if let Some(from) = zero_from {
-        // Fresh pages are zero; only formerly committed bytes need clearing.
-        let end = new_size.min(s.committed);
+        // Fresh pages are zero; only formerly committed bytes need clearing
+        // (`from` and `new_size` count from the block).
+        let end = new_size.min(s.committed - color);
         if from < end {
-            // SAFETY: [from, end) is committed.
+            // SAFETY: [from, end) of the block is committed.
             unsafe { ptr::write_bytes(ptr.as_ptr().add(from), 0, end - from) };
         }
     }
     // SAFETY: live span.
-    unsafe { set(ptr, reserved, committed) };
-    Ok(committed)
+    unsafe { set(data, reserved, committed) };
+    Ok(committed - color)
 }
 
 /// Shrinks a span in place to `new_size` bytes, decommitting whole pages past
@@ -274,18 +355,23 @@ pub(crate) unsafe fn grow_in_place(
 /// `ptr` is a live span block; `new_size` > 0.
 pub(crate) unsafe fn shrink_in_place(ptr: NonNull<u8>, new_size: usize) -> Result<usize, Error> {
     let page = os::page_size();
+    let color = color_of(ptr);
+    let data = data_of(ptr);
     // SAFETY: live span (caller).
-    let s = unsafe { get(ptr) };
-    let keep = round_up(new_size, page).ok_or(Error::CapacityOverflow)?;
+    let s = unsafe { raw(ptr) };
+    let keep = new_size
+        .checked_add(color)
+        .and_then(|n| round_up(n, page))
+        .ok_or(Error::CapacityOverflow)?;
     if keep < s.committed {
         // SAFETY: [keep, committed) is committed, ours, beyond the new size.
-        unsafe { os::decommit(ptr.add(keep), s.committed - keep)? };
+        unsafe { os::decommit(data.add(keep), s.committed - keep)? };
         stats::decommitted(s.committed - keep);
         // SAFETY: live span.
-        unsafe { set(ptr, s.reserved, keep) };
-        return Ok(keep);
+        unsafe { set(data, s.reserved, keep) };
+        return Ok(keep - color);
     }
-    Ok(s.committed)
+    Ok(s.committed - color)
 }
 
 /// Moves a span without copying into a fresh reservation that has room for
@@ -304,9 +390,24 @@ pub(crate) unsafe fn remap(
         return Err(Error::NoSpace);
     }
     let page = os::page_size();
+    // The pages move whole, so the block keeps its color: it must suit the
+    // new alignment (a page-aligned `data` is then aligned as asked).
+    let color = color_of(ptr);
+    if color % align != 0 {
+        return Err(Error::NoSpace);
+    }
+    let data = data_of(ptr);
     // SAFETY: live span (caller).
-    let s = unsafe { get(ptr) };
-    let need = round_up(new_size, page).ok_or(Error::CapacityOverflow)?;
+    let s = unsafe { raw(ptr) };
+    let need = new_size
+        .checked_add(color)
+        .and_then(|n| round_up(n, page))
+        .ok_or(Error::CapacityOverflow)?;
+    let reserve = if reserve == 0 {
+        0
+    } else {
+        reserve.saturating_add(color)
+    };
     let reserved = reserve_for(need, reserve).max(s.committed);
     // Only the header page is committed in the new place; the moved pages
     // replace the PROT_NONE range after it.
@@ -331,7 +432,7 @@ pub(crate) unsafe fn remap(
                 return Err(e.into());
             }
         }
-        let old_base = NonNull::new_unchecked(ptr.as_ptr().sub(page));
+        let old_base = NonNull::new_unchecked(data.as_ptr().sub(page));
         if os::move_pages(old_base, page + s.committed, new_base).is_err() {
             // Unmapping the new reservation drops its committed pages too.
             release_new();
@@ -340,7 +441,7 @@ pub(crate) unsafe fn remap(
         // The old header page and data now live at new_base; the old tail
         // is still reserved and is released here.
         if s.reserved > s.committed {
-            os::release(ptr.add(s.committed), s.reserved - s.committed);
+            os::release(data.add(s.committed), s.reserved - s.committed);
         }
         // Accounting: the old reservation is gone; the moved pages replaced
         // part of the new one (whose header page we had committed and which
@@ -353,19 +454,23 @@ pub(crate) unsafe fn remap(
         }
         set(new_ptr, new_reserved, committed);
         stats::add(Ev::Remap, 1);
-        Ok(Span {
-            ptr: new_ptr,
-            reserved: new_reserved,
-            committed,
-        })
+        Ok(block(
+            Span {
+                ptr: new_ptr,
+                reserved: new_reserved,
+                committed,
+            },
+            color,
+        ))
     }
 }
 
 /// Unmaps a span.
 ///
 /// # Safety
-/// `s` is a live span block, never used again.
+/// `s` is a live span (a `data` span, as [`raw`] gives), never used again.
 unsafe fn release(s: Span) {
+    debug_assert_eq!(color_of(s.ptr), 0);
     let page = os::page_size();
     stats::released(page + s.reserved);
     stats::decommitted(page + s.committed);
@@ -384,7 +489,7 @@ unsafe fn release(s: Span) {
 /// `ptr` is a live span block, never used again by the caller.
 pub(crate) unsafe fn free(ptr: NonNull<u8>) {
     // SAFETY: live span (caller).
-    let s = unsafe { get(ptr) };
+    let s = unsafe { raw(ptr) };
     if let Some(evicted) = cache_put(s) {
         // SAFETY: evicted spans are ours alone.
         unsafe { release(evicted) };
