@@ -212,15 +212,21 @@ impl Heap {
             Error::Os(_) => Error::OutOfMemory { layout },
             e => e,
         })?;
-        // The block handed out is the request rounded to pages, even when a
-        // recycled span has more committed: some allocator users size their
-        // structure by the returned length (hashbrown gives its table as
-        // many buckets as fit, and its table clone then assumes the source's
-        // bucket count), and a span reused at up to 16 times the request
-        // must not turn into a table 16 times larger. The extra pages stay
-        // committed in the span; `usable_size` and in-place growth use them.
-        let len = crate::reservation::round_up(size, os::page_size())
-            .map_or(s.committed, |c| c.min(s.committed));
+        // The block handed out is the request extended to the end of its
+        // last page (less than a page more), even when a recycled span has
+        // more committed: some allocator users size their structure by the
+        // returned length (hashbrown gives its table as many buckets as fit,
+        // and its table clone then assumes the source's bucket count), and a
+        // span reused at up to 16 times the request must not turn into a
+        // table 16 times larger. The extra pages stay committed in the span;
+        // `usable_size` and in-place growth use them. (The block starts
+        // `color` bytes into its first page, see `span`.)
+        let page = os::page_size();
+        let color = s.ptr.as_ptr() as usize & (page - 1);
+        let len = size
+            .checked_add(color)
+            .and_then(|n| crate::reservation::round_up(n, page))
+            .map_or(s.committed, |c| (c - color).min(s.committed));
         debug_assert!(
             size <= len && len <= s.committed,
             "span {:p}: size {size}, handed out {len}, committed {}",

@@ -283,6 +283,17 @@ pub fn all(scale: Scale) -> Vec<Workload> {
             full_runs: 6,
         },
         Workload {
+            name: "alternating",
+            what: "global allocator: Vec<u8> with_capacity + resize, two sizes in turn \
+                   (300 KB / 6 MB and 300 KB / 4 MB 2000 times, 1 MB / 20 MB 200 times)",
+            impls: churn_impls(),
+            run: alternating,
+            targets: vec![Target::TimeVsStd("Heap (global)", 1.1)],
+            plot_timeline: false,
+            quick_runs: 3,
+            full_runs: 5,
+        },
+        Workload {
             name: "churn",
             what: "global allocator: mixed small/large alloc, realloc, free",
             impls: churn_impls(),
@@ -864,4 +875,35 @@ fn churn(_imp: &str, scale: Scale, _tl: bool) -> Run {
         run.bytes_copied = Some(d.bytes_copied);
     }
     run
+}
+
+// --- alternating large sizes -------------------------------------------------
+
+/// The size pairs of `alternating` and how many allocations each makes.
+pub const ALTERNATING: [(usize, usize, usize); 3] = [
+    (300_000, 6_000_000, 2000),
+    (300_000, 4_000_000, 2000),
+    (1_000_000, 20_000_000, 200),
+];
+
+/// Allocates a `Vec<u8>` of each size of a pair in turn, fills it and drops
+/// it: an allocator that cannot keep both sizes' pages faults them in again
+/// every time.
+fn alternating(_imp: &str, _scale: Scale, _tl: bool) -> Run {
+    // The implementation is the process's global allocator, as in `churn`.
+    let t = Instant::now();
+    let mut sum = 0u64;
+    for (a, b, times) in ALTERNATING {
+        for i in 0..times {
+            let n = if i % 2 == 0 { a } else { b };
+            let mut v: Vec<u8> = Vec::with_capacity(n);
+            v.resize(n, i as u8);
+            sum += u64::from(black_box(&v)[n / 2]);
+        }
+    }
+    black_box(sum);
+    Run {
+        secs: t.elapsed().as_secs_f64(),
+        ..Run::default()
+    }
 }
