@@ -109,8 +109,14 @@ fn reserved_vec_try_reserve_beyond_the_machine() {
         let mut v: ReservedVec<u8> = ReservedVec::try_with_max_capacity(2 * huge)
             .expect("reserving address space beyond the machine costs nothing");
         v.extend(0..50u8);
+        let (cap, base) = (v.capacity(), v.as_ptr());
         check_refused("ReservedVec", v.try_reserve(huge));
         check_refused("ReservedVec exact", v.try_reserve_exact(huge));
+        assert_eq!(
+            (v.capacity(), v.as_ptr()),
+            (cap, base),
+            "a refusal changed the vector"
+        );
         assert!(v.iter().copied().eq(0..50u8));
         v.push(50);
         assert_eq!(v.len(), 51);
@@ -123,8 +129,14 @@ fn reserved_string_try_reserve_beyond_the_machine() {
         let mut s = ReservedString::try_with_max_capacity(2 * huge)
             .expect("reserving address space beyond the machine costs nothing");
         s.push_str("kept");
+        let (cap, base) = (s.capacity(), s.as_ptr());
         check_refused("ReservedString", s.try_reserve(huge));
         check_refused("ReservedString exact", s.try_reserve_exact(huge));
+        assert_eq!(
+            (s.capacity(), s.as_ptr()),
+            (cap, base),
+            "a refusal changed the string"
+        );
         assert_eq!(s.as_str(), "kept");
     });
 }
