@@ -4,16 +4,13 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use std::cell::Cell;
-use std::ptr::NonNull;
-use std::rc::Rc;
-
-use mallocv2::alloc::{AllocError, Allocator, Layout};
-use mallocv2::{Error, Heap, ResizeInPlace};
 use mallocv2_collections::String;
 use mallocv2_collections::TryReserveError;
 use mallocv2_collections::Vec;
 use quickcheck::{Arbitrary, Gen, QuickCheck};
+
+mod common;
+use common::FailingResize;
 
 /// One operation of a random program. Positions are reduced modulo the
 /// length and moved back to a character boundary.
@@ -374,80 +371,10 @@ fn serde_round_trip() {
     assert!(serde_json::from_str::<String>("3").is_err());
 }
 
-/// Forwards to `Heap` until switched off; then every allocation, in-place
-/// growth and remap fails (the block untouched).
-#[derive(Clone, Default)]
-struct Switch(Rc<Cell<bool>>);
-
-impl Switch {
-    fn off(&self) -> bool {
-        self.0.get()
-    }
-}
-
-// SAFETY: every block comes from `Heap` and goes back to it.
-unsafe impl Allocator for Switch {
-    fn allocate(&self, layout: Layout) -> Result<NonNull<[u8]>, AllocError> {
-        if self.off() {
-            return Err(AllocError);
-        }
-        Heap.allocate(layout)
-    }
-
-    unsafe fn deallocate(&self, ptr: NonNull<u8>, layout: Layout) {
-        // SAFETY: forwarded from the caller.
-        unsafe { Heap.deallocate(ptr, layout) }
-    }
-}
-
-// SAFETY: forwards to `Heap` or refuses without touching the block.
-unsafe impl ResizeInPlace for Switch {
-    unsafe fn try_grow_in_place(
-        &self,
-        ptr: NonNull<u8>,
-        layout: Layout,
-        new_size: usize,
-    ) -> Result<usize, Error> {
-        if self.off() {
-            return Err(Error::NoSpace);
-        }
-        // SAFETY: forwarded from the caller.
-        unsafe { Heap.try_grow_in_place(ptr, layout, new_size) }
-    }
-
-    unsafe fn try_shrink_in_place(
-        &self,
-        ptr: NonNull<u8>,
-        layout: Layout,
-        new_size: usize,
-    ) -> Result<usize, Error> {
-        // SAFETY: forwarded from the caller.
-        unsafe { Heap.try_shrink_in_place(ptr, layout, new_size) }
-    }
-
-    unsafe fn usable_size(&self, ptr: NonNull<u8>, layout: Layout) -> usize {
-        // SAFETY: forwarded from the caller.
-        unsafe { Heap.usable_size(ptr, layout) }
-    }
-
-    unsafe fn try_remap(
-        &self,
-        ptr: NonNull<u8>,
-        layout: Layout,
-        new_size: usize,
-    ) -> Result<NonNull<[u8]>, Error> {
-        if self.off() {
-            return Err(Error::NoSpace);
-        }
-        // SAFETY: forwarded from the caller.
-        unsafe { Heap.try_remap(ptr, layout, new_size) }
-    }
-}
-
 #[test]
 fn failed_try_forms_keep_the_string() {
     // Each form, given a character boundary `at` to insert at.
-    type Op = fn(&mut String<Switch>, usize) -> Result<(), TryReserveError>;
+    type Op = fn(&mut String<FailingResize>, usize) -> Result<(), TryReserveError>;
     let ops: [(&str, Op); 8] = [
         ("try_push ascii", |s, _| s.try_push('x')),
         ("try_push 'é'", |s, _| s.try_push('é')),
@@ -460,7 +387,7 @@ fn failed_try_forms_keep_the_string() {
     ];
     for (name, op) in ops {
         for start in ["", "aé", "héllo wörld, a string of some length"] {
-            let alloc = Switch::default();
+            let alloc = FailingResize::new();
             let mut s = String::new_in(alloc.clone());
             s.push_str(start);
             // Fill the spare capacity: the next byte needs an allocation.
@@ -472,7 +399,7 @@ fn failed_try_forms_keep_the_string() {
                 .rev()
                 .find(|&i| before.is_char_boundary(i))
                 .unwrap();
-            alloc.0.set(true);
+            alloc.arm(1);
             let r = op(&mut s, at);
             assert!(
                 matches!(r, Err(TryReserveError::AllocError { .. })),
@@ -481,7 +408,7 @@ fn failed_try_forms_keep_the_string() {
             assert_eq!(s, *before, "{name} changed the string");
             assert_eq!((s.as_ptr(), s.capacity()), (ptr, cap), "{name} moved it");
             // The same call succeeds once allocation works again.
-            alloc.0.set(false);
+            alloc.disarm();
             op(&mut s, at).unwrap_or_else(|e| panic!("{name} after the failure: {e}"));
             assert!(s.starts_with(&before[..at]) && s.len() >= before.len());
         }

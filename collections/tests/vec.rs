@@ -6,16 +6,15 @@
 use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr::NonNull;
-use std::rc::Rc;
 
-use mallocv2::alloc::{AllocError, Allocator, Global, Layout};
-use mallocv2::{Error, Heap, ResizeInPlace, LARGE_THRESHOLD};
+use mallocv2::alloc::{Allocator, Global, Layout};
+use mallocv2::{Heap, ResizeInPlace, LARGE_THRESHOLD};
 use mallocv2_collections::TryReserveError;
 use mallocv2_collections::Vec;
 use quickcheck::{Arbitrary, Gen, QuickCheck};
 
 mod common;
-use common::{in_child, limit_address_space, CHILD_OK};
+use common::{in_child, limit_address_space, FailingResize, CHILD_OK};
 
 // ---------------------------------------------------------------------------
 // Differential test against std::vec::Vec.
@@ -686,100 +685,6 @@ fn try_reserve_boundaries() {
     assert!(msg.contains("capacity overflow"), "{msg}");
 }
 
-// ---------------------------------------------------------------------------
-// A failing allocator.
-
-/// Forwards to `Heap`, but from the `fail_from`-th operation (allocate,
-/// grow in place, remap) on, every operation fails.
-#[derive(Clone)]
-struct Failing {
-    ops: Rc<Cell<usize>>,
-    fail_from: Rc<Cell<usize>>,
-}
-
-impl Failing {
-    fn new() -> Self {
-        Failing {
-            ops: Rc::new(Cell::new(0)),
-            fail_from: Rc::new(Cell::new(usize::MAX)),
-        }
-    }
-
-    fn fails(&self) -> bool {
-        let n = self.ops.get() + 1;
-        self.ops.set(n);
-        n >= self.fail_from.get()
-    }
-
-    fn arm(&self, nth: usize) {
-        self.ops.set(0);
-        self.fail_from.set(nth);
-    }
-}
-
-// SAFETY: every block comes from `Heap` and goes back to it.
-unsafe impl Allocator for Failing {
-    fn allocate(&self, layout: Layout) -> Result<NonNull<[u8]>, AllocError> {
-        if self.fails() {
-            return Err(AllocError);
-        }
-        Heap.allocate(layout)
-    }
-
-    unsafe fn deallocate(&self, ptr: NonNull<u8>, layout: Layout) {
-        // SAFETY: forwarded from the caller.
-        unsafe { Heap.deallocate(ptr, layout) }
-    }
-}
-
-// SAFETY: forwards to `Heap`'s implementation or refuses without touching
-// the block.
-unsafe impl ResizeInPlace for Failing {
-    unsafe fn try_grow_in_place(
-        &self,
-        ptr: NonNull<u8>,
-        layout: Layout,
-        new_size: usize,
-    ) -> Result<usize, Error> {
-        if self.fails() {
-            return Err(Error::NoSpace);
-        }
-        // SAFETY: forwarded from the caller.
-        unsafe { Heap.try_grow_in_place(ptr, layout, new_size) }
-    }
-
-    unsafe fn try_shrink_in_place(
-        &self,
-        ptr: NonNull<u8>,
-        layout: Layout,
-        new_size: usize,
-    ) -> Result<usize, Error> {
-        if self.fails() {
-            return Err(Error::NoSpace);
-        }
-        // SAFETY: forwarded from the caller.
-        unsafe { Heap.try_shrink_in_place(ptr, layout, new_size) }
-    }
-
-    unsafe fn usable_size(&self, ptr: NonNull<u8>, layout: Layout) -> usize {
-        // SAFETY: forwarded from the caller.
-        unsafe { Heap.usable_size(ptr, layout) }
-    }
-
-    unsafe fn try_remap(
-        &self,
-        ptr: NonNull<u8>,
-        layout: Layout,
-        new_size: usize,
-    ) -> Result<NonNull<[u8]>, Error> {
-        if self.fails() {
-            return Err(Error::NoSpace);
-        }
-        // SAFETY: forwarded from the caller.
-        unsafe { Heap.try_remap(ptr, layout, new_size) }
-    }
-}
-
 #[test]
 fn failing_allocator_at_every_step_of_a_growth_path() {
     // Grow to well past LARGE_THRESHOLD so the path crosses small blocks,
@@ -787,8 +692,8 @@ fn failing_allocator_at_every_step_of_a_growth_path() {
     let target = (LARGE_THRESHOLD * 3) / 8;
     let mut total_ops = None;
     for nth in 1.. {
-        let a = Failing::new();
-        let mut v: Vec<u64, Failing> = Vec::new_in(a.clone());
+        let a = FailingResize::new();
+        let mut v: Vec<u64, FailingResize> = Vec::new_in(a.clone());
         a.arm(nth);
         let mut failed = false;
         for i in 0..target as u64 {
@@ -827,7 +732,7 @@ fn failing_allocator_at_every_step_of_a_growth_path() {
 
 #[test]
 fn failing_allocator_in_with_capacity_extend_and_shrink() {
-    let a = Failing::new();
+    let a = FailingResize::new();
     a.arm(1);
     assert!(Vec::<u8, _>::try_with_capacity_in(100, a.clone()).is_err());
     a.arm(usize::MAX);

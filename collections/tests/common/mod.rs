@@ -10,7 +10,7 @@ use std::ptr::NonNull;
 use std::rc::Rc;
 
 use mallocv2::alloc::{AllocError, Allocator, Layout};
-use mallocv2::{Batch, BatchAlloc, Heap};
+use mallocv2::{Batch, BatchAlloc, Error, Heap, ResizeInPlace};
 
 // ---------------------------------------------------------------------------
 // A counting, switchable failing allocator over the Heap.
@@ -206,4 +206,106 @@ pub fn memory_watchdog(max_growth: usize, max_secs: u64) {
         }
         std::thread::sleep(std::time::Duration::from_millis(2));
     });
+}
+
+// ---------------------------------------------------------------------------
+// A failing allocator with the in-place and remap steps (`ResizeInPlace`).
+
+/// Forwards to `Heap`, but from the `fail_from`-th operation (allocate,
+/// grow in place, remap) on, every operation fails.
+#[derive(Clone)]
+pub struct FailingResize {
+    ops: Rc<Cell<usize>>,
+    fail_from: Rc<Cell<usize>>,
+}
+
+impl FailingResize {
+    /// An allocator that fails nothing until armed.
+    pub fn new() -> Self {
+        FailingResize {
+            ops: Rc::new(Cell::new(0)),
+            fail_from: Rc::new(Cell::new(usize::MAX)),
+        }
+    }
+
+    fn fails(&self) -> bool {
+        let n = self.ops.get() + 1;
+        self.ops.set(n);
+        n >= self.fail_from.get()
+    }
+
+    /// From the `nth` operation after this call on (1-based), every
+    /// operation fails; `arm(1)` fails everything.
+    pub fn arm(&self, nth: usize) {
+        self.ops.set(0);
+        self.fail_from.set(nth);
+    }
+
+    /// Nothing fails any more.
+    pub fn disarm(&self) {
+        self.fail_from.set(usize::MAX);
+    }
+}
+
+// SAFETY: every block comes from `Heap` and goes back to it.
+unsafe impl Allocator for FailingResize {
+    fn allocate(&self, layout: Layout) -> Result<NonNull<[u8]>, AllocError> {
+        if self.fails() {
+            return Err(AllocError);
+        }
+        Heap.allocate(layout)
+    }
+
+    unsafe fn deallocate(&self, ptr: NonNull<u8>, layout: Layout) {
+        // SAFETY: forwarded from the caller.
+        unsafe { Heap.deallocate(ptr, layout) }
+    }
+}
+
+// SAFETY: forwards to `Heap`'s implementation or refuses without touching
+// the block.
+unsafe impl ResizeInPlace for FailingResize {
+    unsafe fn try_grow_in_place(
+        &self,
+        ptr: NonNull<u8>,
+        layout: Layout,
+        new_size: usize,
+    ) -> Result<usize, Error> {
+        if self.fails() {
+            return Err(Error::NoSpace);
+        }
+        // SAFETY: forwarded from the caller.
+        unsafe { Heap.try_grow_in_place(ptr, layout, new_size) }
+    }
+
+    unsafe fn try_shrink_in_place(
+        &self,
+        ptr: NonNull<u8>,
+        layout: Layout,
+        new_size: usize,
+    ) -> Result<usize, Error> {
+        if self.fails() {
+            return Err(Error::NoSpace);
+        }
+        // SAFETY: forwarded from the caller.
+        unsafe { Heap.try_shrink_in_place(ptr, layout, new_size) }
+    }
+
+    unsafe fn usable_size(&self, ptr: NonNull<u8>, layout: Layout) -> usize {
+        // SAFETY: forwarded from the caller.
+        unsafe { Heap.usable_size(ptr, layout) }
+    }
+
+    unsafe fn try_remap(
+        &self,
+        ptr: NonNull<u8>,
+        layout: Layout,
+        new_size: usize,
+    ) -> Result<NonNull<[u8]>, Error> {
+        if self.fails() {
+            return Err(Error::NoSpace);
+        }
+        // SAFETY: forwarded from the caller.
+        unsafe { Heap.try_remap(ptr, layout, new_size) }
+    }
 }

@@ -473,20 +473,22 @@ pub(crate) fn allocate(slot: usize, zeroed: bool, out: &mut [MaybeUninit<NonNull
     }
     drop(r);
     // Unpoisoned in runs of adjacent slots (a fresh slab is one run), so
-    // the sanitizer hooks cost little per block.
-    let mut run = Span::EMPTY;
-    for p in &out[..n] {
-        // SAFETY: initialised above; each block is ours, with `slot` bytes.
-        let p = unsafe { p.assume_init() };
-        run.add(p.as_ptr() as usize, slot, |a, len| {
-            // SAFETY: a run of blocks just handed out, ours.
+    // the sanitizer hooks cost little per block; natively not at all.
+    if os::poisoning() {
+        let mut run = Span::EMPTY;
+        for p in &out[..n] {
+            // SAFETY: initialised above; each block is ours, with `slot` bytes.
+            let p = unsafe { p.assume_init() };
+            run.add(p.as_ptr() as usize, slot, |a, len| {
+                // SAFETY: a run of blocks just handed out, ours.
+                unsafe { os::unpoison(NonNull::new_unchecked(a as *mut u8), len) }
+            });
+        }
+        run.flush(|a, len| {
+            // SAFETY: as above.
             unsafe { os::unpoison(NonNull::new_unchecked(a as *mut u8), len) }
         });
     }
-    run.flush(|a, len| {
-        // SAFETY: as above.
-        unsafe { os::unpoison(NonNull::new_unchecked(a as *mut u8), len) }
-    });
     if zeroed {
         for p in &out[..n] {
             // SAFETY: initialised above; each block has `slot` bytes.
@@ -520,8 +522,10 @@ pub(crate) fn trim() {
 pub(crate) unsafe fn free(p: NonNull<u8>) {
     // Poisoned while still ours (before the bitmap says free, so a thread
     // that allocates the slot next unpoisons after this).
-    // SAFETY: a live batch block of `usable(p)` bytes, never used again.
-    unsafe { os::poison(p, usable(p)) };
+    if os::poisoning() {
+        // SAFETY: a live batch block of `usable(p)` bytes, never used again.
+        unsafe { os::poison(p, usable(p)) };
+    }
     let mut r = lock();
     // SAFETY: forwarded from the caller.
     unsafe { r.free_one(p.as_ptr() as usize) };
@@ -541,6 +545,7 @@ pub(crate) unsafe fn free_many(ptrs: &[NonNull<u8>], mut rest: impl FnMut(NonNul
     let mut run = 0u32;
     // Adjacent blocks are poisoned as one range; every range is poisoned
     // before the lock is released, so no slot is reused before.
+    let poisoning = os::poisoning();
     let mut dead = Span::EMPTY;
     let poison = |a: usize, len: usize| {
         // SAFETY: blocks being freed (caller), no longer used.
@@ -563,7 +568,9 @@ pub(crate) unsafe fn free_many(ptrs: &[NonNull<u8>], mut rest: impl FnMut(NonNul
         // SAFETY: forwarded from the caller: a live batch block of slab
         // `idx`.
         run += u32::from(unsafe {
-            dead.add(a, usable(p), poison);
+            if poisoning {
+                dead.add(a, usable(p), poison);
+            }
             r.mark_free(idx, a)
         });
     }

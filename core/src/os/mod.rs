@@ -289,8 +289,9 @@ const VG_MAKE_MEM_NOACCESS: usize = 0x4d43_0000;
 /// from the array in `rax`.
 #[cfg(all(target_arch = "x86_64", target_os = "linux", not(miri)))]
 #[inline(always)]
-fn valgrind_request(request: usize, a1: usize, a2: usize) {
+fn valgrind_request(request: usize, a1: usize, a2: usize) -> usize {
     let args: [usize; 6] = [request, a1, a2, 0, 0, 0];
+    let answer: usize;
     // SAFETY: four rotations of `rdi` by 3 + 13 + 61 + 51 = 128 bits leave
     // it unchanged and `xchg rbx, rbx` swaps a register with itself, so
     // natively only the flags change; valgrind recognises the sequence,
@@ -304,10 +305,40 @@ fn valgrind_request(request: usize, a1: usize, a2: usize) {
             "rol rdi, 51",
             "xchg rbx, rbx",
             in("rax") args.as_ptr(),
-            inout("rdx") 0usize => _,
+            inout("rdx") 0usize => answer,
             options(nostack),
         );
     }
+    answer
+}
+
+/// Whether [`poison`] and [`unpoison`] do anything in this process: built
+/// with AddressSanitizer, or running under valgrind (asked once with
+/// `RUNNING_ON_VALGRIND`, valgrind.h, and cached). Callers skip their
+/// per-block poisoning loops otherwise, so a native batch pays nothing.
+#[inline]
+pub(crate) fn poisoning() -> bool {
+    if cfg!(mallocv2_asan) {
+        return true;
+    }
+    #[cfg(all(target_arch = "x86_64", target_os = "linux", not(miri)))]
+    {
+        use core::sync::atomic::{AtomicU8, Ordering};
+        /// 0: not asked yet; 1: native; 2: under valgrind.
+        static UNDER_VALGRIND: AtomicU8 = AtomicU8::new(0);
+        match UNDER_VALGRIND.load(Ordering::Relaxed) {
+            0 => {
+                /// `VG_USERREQ__RUNNING_ON_VALGRIND` (valgrind.h).
+                const RUNNING_ON_VALGRIND: usize = 0x1001;
+                let yes = valgrind_request(RUNNING_ON_VALGRIND, 0, 0) != 0;
+                UNDER_VALGRIND.store(if yes { 2 } else { 1 }, Ordering::Relaxed);
+                yes
+            }
+            v => v == 2,
+        }
+    }
+    #[cfg(not(all(target_arch = "x86_64", target_os = "linux", not(miri))))]
+    false
 }
 
 /// Marks `[ptr, ptr + len)` unaddressable for AddressSanitizer and
@@ -325,7 +356,7 @@ pub(crate) unsafe fn poison(ptr: NonNull<u8>, len: usize) {
         __asan_poison_memory_region(ptr.as_ptr().cast(), len)
     };
     #[cfg(all(target_arch = "x86_64", target_os = "linux", not(miri)))]
-    valgrind_request(VG_MAKE_MEM_NOACCESS, ptr.as_ptr() as usize, len);
+    let _ = valgrind_request(VG_MAKE_MEM_NOACCESS, ptr.as_ptr() as usize, len);
     let _ = (ptr, len);
 }
 
@@ -342,6 +373,6 @@ pub(crate) unsafe fn unpoison(ptr: NonNull<u8>, len: usize) {
         __asan_unpoison_memory_region(ptr.as_ptr().cast(), len)
     };
     #[cfg(all(target_arch = "x86_64", target_os = "linux", not(miri)))]
-    valgrind_request(VG_MAKE_MEM_NOACCESS + 1, ptr.as_ptr() as usize, len);
+    let _ = valgrind_request(VG_MAKE_MEM_NOACCESS + 1, ptr.as_ptr() as usize, len);
     let _ = (ptr, len);
 }
