@@ -650,8 +650,51 @@ impl<T, A: ResizeInPlace> Vec<T, A> {
         if len == self.capacity() {
             self.grow_one();
         }
-        // SAFETY: `index <= len < capacity`; the shifted range stays inside
-        // the buffer, and the gap at `index` is filled right away.
+        // SAFETY: `index <= len < capacity`, checked just above.
+        unsafe { self.insert_within_capacity(index, element) }
+    }
+
+    /// Inserts `element` at `index` like [`insert`](Self::insert), or
+    /// returns an error (dropping `element`) and leaves the vector
+    /// unchanged.
+    ///
+    /// ```
+    /// let mut v = mallocv2_collections::Vec::from([1, 3]);
+    /// v.try_insert(1, 2).unwrap();
+    /// assert_eq!(v, [1, 2, 3]);
+    /// ```
+    ///
+    /// # Errors
+    /// As [`try_reserve`](Self::try_reserve).
+    ///
+    /// # Panics
+    /// When `index > len()`.
+    pub fn try_insert(&mut self, index: usize, element: T) -> Result<(), TryReserveError> {
+        let len = self.len;
+        if index > len {
+            insert_failed(index, len);
+        }
+        self.try_reserve(1)?;
+        // SAFETY: `index <= len`, and the reserve made `len < capacity`.
+        unsafe { self.insert_within_capacity(index, element) };
+        Ok(())
+    }
+
+    /// Shifts `[index, len)` right by one and writes `element` at `index`.
+    ///
+    /// # Safety
+    /// `index <= len < capacity`.
+    #[inline]
+    unsafe fn insert_within_capacity(&mut self, index: usize, element: T) {
+        let len = self.len;
+        debug_assert!(
+            index <= len && len < self.capacity(),
+            "insert at {index}: len {len}, capacity {}",
+            self.capacity()
+        );
+        // SAFETY: `index <= len < capacity` (caller); the shifted range
+        // stays inside the buffer, and the gap at `index` is filled right
+        // away.
         unsafe {
             let p = self.as_mut_ptr().add(index);
             if index < len {
@@ -1202,6 +1245,42 @@ impl<T, A: ResizeInPlace> Vec<T, A> {
         T: Clone,
     {
         self.reserve(other.len());
+        self.extend_from_slice_within_capacity(other);
+    }
+
+    /// Clones and appends every element of `other` like
+    /// [`extend_from_slice`](Self::extend_from_slice), or returns an error
+    /// and leaves the vector unchanged.
+    ///
+    /// ```
+    /// let mut v = mallocv2_collections::Vec::from([1]);
+    /// v.try_extend_from_slice(&[2, 3]).unwrap();
+    /// assert_eq!(v, [1, 2, 3]);
+    /// ```
+    ///
+    /// # Errors
+    /// As [`try_reserve`](Self::try_reserve).
+    pub fn try_extend_from_slice(&mut self, other: &[T]) -> Result<(), TryReserveError>
+    where
+        T: Clone,
+    {
+        self.try_reserve(other.len())?;
+        self.extend_from_slice_within_capacity(other);
+        Ok(())
+    }
+
+    /// Appends clones of `other`; room for all of them is reserved.
+    #[inline]
+    fn extend_from_slice_within_capacity(&mut self, other: &[T])
+    where
+        T: Clone,
+    {
+        assert!(
+            self.capacity() - self.len >= other.len(),
+            "extend_from_slice_within_capacity: {} spare, {} needed",
+            self.capacity() - self.len,
+            other.len()
+        );
         let dst = self.as_mut_ptr();
         // A local length written back on drop (also on unwinding): the loop
         // then compiles to a `memcpy` for `Copy` types.

@@ -994,3 +994,50 @@ fn from_iterator_for_every_default_allocator() {
     let h: Vec<u8> = (1..=3).collect();
     assert_eq!(h, [1, 2, 3]);
 }
+
+#[test]
+fn try_insert_and_try_extend_from_slice() {
+    // Success matches the infallible forms and std.
+    let mut v: Vec<u32> = Vec::from([1, 3]);
+    v.try_insert(1, 2).unwrap();
+    v.try_insert(3, 4).unwrap();
+    v.try_extend_from_slice(&[5, 6]).unwrap();
+    let mut s = vec![1, 3];
+    s.insert(1, 2);
+    s.insert(3, 4);
+    s.extend_from_slice(&[5, 6]);
+    assert_eq!(v, s[..]);
+    assert!(catch_unwind(AssertUnwindSafe(|| v.try_insert(99, 0))).is_err());
+    assert_eq!(
+        v.try_extend_from_slice(&[0; 1][..]).map(|_| v.len()),
+        Ok(7),
+        "a slice that fits"
+    );
+
+    // A refused allocation leaves every element, the pointer and the
+    // capacity as they were.
+    let a = FailingResize::new();
+    let mut w: Vec<u64, FailingResize> = Vec::new_in(a.clone());
+    w.extend(0..10);
+    while w.len() < w.capacity() {
+        w.push(w.len() as u64);
+    }
+    let (before, ptr, cap) = (w.to_vec(), w.as_ptr(), w.capacity());
+    a.arm(1);
+    assert!(matches!(
+        w.try_insert(3, 99),
+        Err(TryReserveError::AllocError { .. })
+    ));
+    assert!(matches!(
+        w.try_extend_from_slice(&[7, 8, 9]),
+        Err(TryReserveError::AllocError { .. })
+    ));
+    assert_eq!((w.as_ptr(), w.capacity()), (ptr, cap));
+    assert_eq!(w[..], before[..]);
+    a.disarm();
+    w.try_insert(0, 42).unwrap();
+    w.try_extend_from_slice(&[7, 8]).unwrap();
+    assert_eq!(w[0], 42);
+    assert_eq!(w[1..=before.len()], before[..]);
+    assert_eq!(w[w.len() - 2..], [7, 8]);
+}
