@@ -30,6 +30,24 @@ fn drops() -> usize {
     DROPS.with(|d| d.get())
 }
 
+/// `PartialEq`, `Eq` and `PartialOrd` answering exactly what the type's
+/// `Ord` answers, so a lying `Ord` lies through every comparison trait.
+macro_rules! eq_and_partial_ord_from_ord {
+    ($t:ty) => {
+        impl PartialEq for $t {
+            fn eq(&self, o: &Self) -> bool {
+                self.cmp(o).is_eq()
+            }
+        }
+        impl Eq for $t {}
+        impl PartialOrd for $t {
+            fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+                Some(self.cmp(o))
+            }
+        }
+    };
+}
+
 /// A key that counts drops, can panic when dropped or cloned, and whose
 /// comparison panics once the `CMP_BOMB` countdown reaches zero.
 #[derive(Debug)]
@@ -76,17 +94,7 @@ impl Drop for Key {
     }
 }
 
-impl PartialEq for Key {
-    fn eq(&self, o: &Self) -> bool {
-        self.cmp(o).is_eq()
-    }
-}
-impl Eq for Key {}
-impl PartialOrd for Key {
-    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(o))
-    }
-}
+eq_and_partial_ord_from_ord!(Key);
 impl Ord for Key {
     fn cmp(&self, o: &Self) -> std::cmp::Ordering {
         CMP_BOMB.with(|b| match b.get() {
@@ -926,17 +934,7 @@ thread_local! {
 #[derive(Debug)]
 struct FlipKey(String);
 
-impl PartialEq for FlipKey {
-    fn eq(&self, o: &Self) -> bool {
-        self.cmp(o).is_eq()
-    }
-}
-impl Eq for FlipKey {}
-impl PartialOrd for FlipKey {
-    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(o))
-    }
-}
+eq_and_partial_ord_from_ord!(FlipKey);
 impl Ord for FlipKey {
     fn cmp(&self, o: &Self) -> std::cmp::Ordering {
         // Reads both strings either way.
@@ -971,17 +969,7 @@ thread_local! {
 #[derive(Debug)]
 struct LessKey(u32);
 
-impl PartialEq for LessKey {
-    fn eq(&self, o: &Self) -> bool {
-        self.cmp(o).is_eq()
-    }
-}
-impl Eq for LessKey {}
-impl PartialOrd for LessKey {
-    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(o))
-    }
-}
+eq_and_partial_ord_from_ord!(LessKey);
 impl Ord for LessKey {
     fn cmp(&self, o: &Self) -> std::cmp::Ordering {
         if SAY_LESS.with(Cell::get) {
@@ -1126,17 +1114,7 @@ impl Drop for Huge {
     }
 }
 
-impl PartialEq for Huge {
-    fn eq(&self, o: &Self) -> bool {
-        self.cmp(o).is_eq()
-    }
-}
-impl Eq for Huge {}
-impl PartialOrd for Huge {
-    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(o))
-    }
-}
+eq_and_partial_ord_from_ord!(Huge);
 impl Ord for Huge {
     fn cmp(&self, o: &Self) -> std::cmp::Ordering {
         use std::cmp::Ordering::*;

@@ -210,6 +210,27 @@ fn reserve_span(reserved: usize, align: usize, commit: usize) -> Result<NonNull<
     Ok(unsafe { base.add(page) })
 }
 
+/// The bytes to commit for a block of `size` bytes starting `color` bytes
+/// into its first page (whole pages from the page start), and the reserve
+/// hint measured the same way (0 stays "no hint").
+fn colored(
+    size: usize,
+    reserve: usize,
+    color: usize,
+    page: usize,
+) -> Result<(usize, usize), Error> {
+    let commit = size
+        .checked_add(color)
+        .and_then(|n| round_up(n, page))
+        .ok_or(Error::CapacityOverflow)?;
+    let reserve = if reserve == 0 {
+        0
+    } else {
+        reserve.saturating_add(color)
+    };
+    Ok((commit, reserve))
+}
+
 /// Allocates a span for at least `size` bytes aligned to `align`, with
 /// `reserve` bytes of address space (0 = the default multiple). Returns the
 /// block and its span (sizes from the block's start).
@@ -221,15 +242,7 @@ pub(crate) fn allocate(
 ) -> Result<Span, Error> {
     let page = os::page_size();
     let color = pick_color(align);
-    let commit = size
-        .checked_add(color)
-        .and_then(|n| round_up(n, page))
-        .ok_or(Error::CapacityOverflow)?;
-    let reserve = if reserve == 0 {
-        0
-    } else {
-        reserve.saturating_add(color)
-    };
+    let (commit, reserve) = colored(size, reserve, color, page)?;
     // The block is aligned when `data` is: `color` is a multiple of
     // `align` below the page size, or 0.
     if let Some(span) = cache_take(commit, align, reserve) {
@@ -399,15 +412,7 @@ pub(crate) unsafe fn remap(
     let data = data_of(ptr);
     // SAFETY: live span (caller).
     let s = unsafe { raw(ptr) };
-    let need = new_size
-        .checked_add(color)
-        .and_then(|n| round_up(n, page))
-        .ok_or(Error::CapacityOverflow)?;
-    let reserve = if reserve == 0 {
-        0
-    } else {
-        reserve.saturating_add(color)
-    };
+    let (need, reserve) = colored(new_size, reserve, color, page)?;
     let reserved = reserve_for(need, reserve).max(s.committed);
     // Only the header page is committed in the new place; the moved pages
     // replace the PROT_NONE range after it.
